@@ -1,0 +1,379 @@
+"""Sparse q-ary Fourier transforms of sequence models (:class:`FourierSketch`).
+
+Convention (everywhere in this project)::
+
+    F[k] = q^-n  sum_x f(x) w^{-<k,x>},     f(x) = sum_k F[k] w^{<k,x>},     w = exp(2 pi i / q)
+
+with ``<k,x> = sum_i k_i x_i (mod q)``. A :class:`FourierSketch` represents ``f`` itself: the all-zero
+location carries the mean ``F[0]`` of ``f`` over all ``q^n`` sequences.
+
+File format (``.npz``, loaded with ``allow_pickle=False``): arrays ``locations`` (int8, K x n),
+``coefficients`` (complex128, K), and ``header`` (uint8 bytes of a UTF-8 JSON object holding
+``format`` = ``"shapzero-sketch"``, ``format_version``, the alphabet and the metadata). A human-readable
+copy of the header is written next to it as ``<name>.json``; loading needs only the ``.npz``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .alphabet import DNA, Alphabet, check_codes
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "FourierSketch", "SketchFileError", "term_values"]
+
+FORMAT_NAME = "shapzero-sketch"
+FORMAT_VERSION = 1
+_CHUNK_ELEMS = 4_000_000  # N_chunk * K elements per work array (~32 MB float64)
+
+
+class SketchFileError(ValueError):
+    """A sketch file that cannot be read: names the file and the problem."""
+
+
+def _phase_tables(q: int) -> tuple[np.ndarray, np.ndarray]:
+    ang = 2.0 * np.pi * np.arange(q) / q
+    return np.cos(ang), np.sin(ang)
+
+
+def term_values(locations: np.ndarray, coefficients: np.ndarray, X: np.ndarray, q: int) -> np.ndarray:
+    """Real parts of every Fourier term at every sequence.
+
+    Parameters
+    ----------
+    locations : numpy.ndarray
+        ``int8 (K, n)`` frequency vectors k.
+    coefficients : numpy.ndarray
+        ``complex128 (K,)`` coefficients F[k].
+    X : numpy.ndarray
+        ``int8 (N, n)`` sequences (already validated).
+    q : int
+        Alphabet size.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float64 (N, K)`` with entry ``Re(F[k] w^{<k,x>})``.
+
+    Notes
+    -----
+    ``<k,x>`` is computed by a float64 BLAS product (exact: entries are small integers), reduced mod q and
+    looked up in cos/sin tables, so no complex exponential is evaluated.
+    """
+    dots = X.astype(np.float64) @ locations.astype(np.float64).T  # (N, K), exact integers
+    r = np.mod(dots, q).astype(np.intp)
+    cos_t, sin_t = _phase_tables(q)
+    return cos_t[r] * coefficients.real - sin_t[r] * coefficients.imag
+
+
+def _canonical(locations: np.ndarray, coefficients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge duplicate locations (summing coefficients) and order by (degree, lexicographic k)."""
+    if locations.shape[0] == 0:
+        return locations, coefficients
+    uniq, inv = np.unique(locations, axis=0, return_inverse=True)
+    coef = np.zeros(uniq.shape[0], dtype=np.complex128)
+    np.add.at(coef, inv.ravel(), coefficients)
+    deg = np.count_nonzero(uniq, axis=1)
+    order = np.lexsort(tuple(uniq[:, ::-1].T) + (deg,))
+    return uniq[order], coef[order]
+
+
+@dataclass(frozen=True)
+class FourierSketch:
+    """A sparse q-ary Fourier transform of a sequence model.
+
+    Parameters
+    ----------
+    locations : numpy.ndarray
+        ``int8 (K, n)``: frequency vectors ``k`` with entries in ``[0, q)``. Duplicates are merged.
+    coefficients : numpy.ndarray
+        ``complex128 (K,)``: ``F[k]``.
+    alphabet : Alphabet, default DNA
+        Letters of the sequences; ``q = alphabet.q``.
+    metadata : mapping, optional
+        JSON-serialisable information (model identity, sketch parameters, the sketch ``report``...).
+
+    Notes
+    -----
+    The arrays are stored read-only. ``n`` is ``locations.shape[1]``.
+    """
+
+    locations: np.ndarray
+    coefficients: np.ndarray
+    alphabet: Alphabet = DNA
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        loc = np.asarray(self.locations)
+        coef = np.asarray(self.coefficients, dtype=np.complex128).reshape(-1)
+        if loc.ndim != 2:
+            raise ValueError(f"locations must have shape (K, n), got {loc.shape}")
+        if loc.shape[0] != coef.shape[0]:
+            raise ValueError(
+                f"locations has {loc.shape[0]} rows but coefficients has {coef.shape[0]} entries"
+            )
+        if loc.shape[1] < 1:
+            raise ValueError("locations must have at least one position (n >= 1)")
+        loc = check_codes(loc, self.alphabet.q, name="locations")
+        if not np.all(np.isfinite(coef)):
+            raise ValueError("coefficients contain NaN or infinite values")
+        loc, coef = _canonical(loc, coef)
+        loc = np.ascontiguousarray(loc, dtype=np.int8)
+        loc.setflags(write=False)
+        coef = np.ascontiguousarray(coef)
+        coef.setflags(write=False)
+        object.__setattr__(self, "locations", loc)
+        object.__setattr__(self, "coefficients", coef)
+        json.dumps(dict(self.metadata))  # fail early on non-JSON metadata
+        object.__setattr__(self, "metadata", dict(self.metadata))
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n(self) -> int:
+        """Sequence length."""
+        return int(self.locations.shape[1])
+
+    @property
+    def q(self) -> int:
+        """Alphabet size."""
+        return self.alphabet.q
+
+    @property
+    def num_coefficients(self) -> int:
+        """Number K of stored coefficients (including the mean, if stored)."""
+        return int(self.locations.shape[0])
+
+    @property
+    def degrees(self) -> np.ndarray:
+        """``int64 (K,)``: interaction order ``|supp k|`` of every coefficient."""
+        return np.count_nonzero(self.locations, axis=1).astype(np.int64)
+
+    @property
+    def mean(self) -> float:
+        """``F[0]``: mean of the model over all ``q^n`` sequences (0 if not stored)."""
+        zero = self.degrees == 0
+        return float(self.coefficients[zero].real.sum())
+
+    @property
+    def report(self) -> Mapping[str, Any] | None:
+        """The sketch report (queries, fit quality, timings) if this sketch came from a model."""
+        rep = self.metadata.get("report")
+        return rep if isinstance(rep, Mapping) else None
+
+    def energy_by_order(self) -> dict[int, float]:
+        """Sum of ``|F[k]|^2`` for each order ``|supp k|`` present (order 0 = mean)."""
+        deg = self.degrees
+        e = np.abs(self.coefficients) ** 2
+        return {int(d): float(e[deg == d].sum()) for d in np.unique(deg)}
+
+    def count_by_order(self) -> dict[int, int]:
+        """Number of coefficients of each order."""
+        deg, cnt = np.unique(self.degrees, return_counts=True)
+        return {int(d): int(c) for d, c in zip(deg, cnt, strict=True)}
+
+    def with_metadata(self, **updates: Any) -> FourierSketch:
+        """A copy with ``metadata`` updated by ``updates``."""
+        md = dict(self.metadata)
+        md.update(updates)
+        return FourierSketch(self.locations, self.coefficients, self.alphabet, md)
+
+    # ------------------------------------------------------------------ evaluation
+    def check_sequences(self, X: np.ndarray, name: str = "X") -> np.ndarray:
+        """Validate a batch against this sketch: ``int8 (N, n)`` with codes in ``[0, q)``."""
+        return check_codes(X, self.q, self.n, name=name)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Evaluate ``Re(sum_k F[k] w^{<k,x>})``.
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            ``int (N, n)`` sequences with codes in ``[0, q)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``float64 (N,)``.
+        """
+        X = self.check_sequences(X)
+        out = np.empty(X.shape[0], dtype=np.float64)
+        K = max(self.num_coefficients, 1)
+        step = max(1, _CHUNK_ELEMS // K)
+        for s in range(0, X.shape[0], step):
+            out[s : s + step] = term_values(self.locations, self.coefficients, X[s : s + step], self.q).sum(1)
+        return out
+
+    # ------------------------------------------------------------------ dense (small n)
+    @classmethod
+    def from_dense(
+        cls,
+        values: np.ndarray,
+        alphabet: Alphabet = DNA,
+        tol: float = 1e-12,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> FourierSketch:
+        """Exact transform of a full table of model values.
+
+        Parameters
+        ----------
+        values : numpy.ndarray
+            ``float (q,)*n``: ``values[x_1, ..., x_n] = f(x)``.
+        alphabet : Alphabet, default DNA
+        tol : float
+            Coefficients with ``|F[k]| <= tol * max|F|`` are dropped.
+        metadata : mapping, optional
+
+        Returns
+        -------
+        FourierSketch
+        """
+        values = np.asarray(values)
+        q = alphabet.q
+        if values.ndim < 1 or any(s != q for s in values.shape):
+            raise ValueError(f"values must have shape (q,)*n with q={q}, got {values.shape}")
+        F = np.fft.fftn(values) / values.size
+        mag = np.abs(F)
+        keep = mag > tol * max(float(mag.max()), 1e-300)
+        locs = np.argwhere(keep).astype(np.int8)
+        return cls(locs, F[keep], alphabet, dict(metadata or {}))
+
+    def to_dense(self) -> np.ndarray:
+        """Full table ``float64 (q,)*n`` of ``predict`` over all sequences (small n only)."""
+        if self.q**self.n > 2**24:
+            raise ValueError(f"q^n = {self.q}^{self.n} is too large for a dense table")
+        F = np.zeros((self.q,) * self.n, dtype=np.complex128)
+        np.add.at(F, tuple(self.locations.astype(np.intp).T), self.coefficients)
+        return np.real(np.fft.ifftn(F) * F.size)
+
+    # ------------------------------------------------------------------ files
+    def _header(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "n": self.n,
+            "q": self.q,
+            "num_coefficients": self.num_coefficients,
+            "alphabet": self.alphabet.to_dict(),
+            "metadata": dict(self.metadata),
+        }
+
+    def to_bytes(self) -> bytes:
+        """The ``.npz`` file content as bytes (see module docstring)."""
+        header = json.dumps(self._header(), indent=1, sort_keys=True).encode("utf-8")
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf,
+            locations=np.asarray(self.locations),
+            coefficients=np.asarray(self.coefficients),
+            header=np.frombuffer(header, dtype=np.uint8),
+        )
+        return buf.getvalue()
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the sketch atomically to ``path`` (``.npz``) and a readable header to ``<path>.json``.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written (``.npz`` appended if missing).
+        """
+        p = Path(path)
+        if p.suffix != ".npz":
+            p = p.with_name(p.name + ".npz")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(p, self.to_bytes())
+        _atomic_write(p.with_suffix(".json"), json.dumps(self._header(), indent=1, sort_keys=True).encode())
+        return p
+
+    @classmethod
+    def load(cls, source: str | os.PathLike[str] | bytes, name: str | None = None) -> FourierSketch:
+        """Read a sketch written by :meth:`save` / :meth:`to_bytes`.
+
+        Parameters
+        ----------
+        source : path or bytes
+            File path, or the file content.
+        name : str, optional
+            Name used in error messages for bytes input (e.g. the uploaded file name).
+
+        Raises
+        ------
+        SketchFileError
+            If the file is missing, not an ``.npz``, truncated, of another format or version, or
+            inconsistent. The message names the file.
+        """
+        if isinstance(source, bytes | bytearray | memoryview):
+            label = name or "<uploaded bytes>"
+            fobj: Any = io.BytesIO(bytes(source))
+        else:
+            label = str(source)
+            if not Path(source).is_file():
+                raise SketchFileError(f"{label}: no such file")
+            fobj = str(source)
+        try:
+            with np.load(fobj, allow_pickle=False) as z:
+                keys = set(z.files)
+                missing = {"locations", "coefficients", "header"} - keys
+                if missing:
+                    raise SketchFileError(
+                        f"{label}: not a SHAP zero sketch (missing {', '.join(sorted(missing))})"
+                    )
+                header = json.loads(bytes(z["header"].astype(np.uint8)).decode("utf-8"))
+                locations = z["locations"]
+                coefficients = z["coefficients"]
+        except SketchFileError:
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError) as e:
+            raise SketchFileError(f"{label}: not a readable .npz file ({e})") from e
+        except ValueError as e:
+            raise SketchFileError(f"{label}: unreadable content ({e})") from e
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise SketchFileError(f"{label}: corrupt header ({e})") from e
+        except Exception as e:  # zlib errors, CRC errors of a truncated member, ...
+            raise SketchFileError(f"{label}: corrupt file ({type(e).__name__}: {e})") from e
+        if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+            raise SketchFileError(f"{label}: not a SHAP zero sketch (format {header.get('format')!r})")
+        ver = header.get("format_version")
+        if not isinstance(ver, int) or ver > FORMAT_VERSION:
+            raise SketchFileError(
+                f"{label}: format version {ver!r} is newer than this program supports ({FORMAT_VERSION})"
+            )
+        if locations.dtype.kind not in "iu" or coefficients.dtype.kind not in "cf":
+            raise SketchFileError(
+                f"{label}: wrong array types (locations {locations.dtype}, coefficients {coefficients.dtype})"
+            )
+        try:
+            alphabet = Alphabet.from_dict(header["alphabet"])
+            sk = cls(locations, coefficients, alphabet, header.get("metadata") or {})
+        except (KeyError, TypeError, ValueError) as e:
+            raise SketchFileError(f"{label}: inconsistent content ({e})") from e
+        if header.get("n") not in (None, sk.n) or header.get("q") not in (None, sk.q):
+            raise SketchFileError(f"{label}: header says n={header.get('n')}, q={header.get('q')} "
+                                  f"but the arrays have n={sk.n}, q={sk.q}")
+        return sk
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write bytes to a temporary file in the same folder, then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
