@@ -10,6 +10,7 @@ from __future__ import annotations
 from .alphabet import DNA, PROTEIN, RNA, Alphabet, SequenceError, get_alphabet
 from .fourier import FourierSketch, SketchFileError
 from .progress import CancelToken, Cancelled
+from .shapley import INDICES, Interactions, baseline, interactions, shap_values
 
 __version__ = "0.1.0"
 
@@ -21,8 +22,13 @@ __all__ = [
     "CancelToken",
     "Cancelled",
     "FourierSketch",
+    "INDICES",
+    "Interactions",
     "SequenceError",
     "SketchFileError",
     "__version__",
+    "baseline",
     "get_alphabet",
+    "interactions",
+    "shap_values",
 ]
