@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from .alphabet import DNA, PROTEIN, RNA, Alphabet, SequenceError, get_alphabet
 from .fourier import FourierSketch, SketchFileError
-from .progress import CancelToken, Cancelled
+from .progress import Cancelled, CancelToken
 from .shapley import INDICES, Interactions, baseline, interactions, shap_values
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DNA",
+    "INDICES",
     "PROTEIN",
     "RNA",
     "Alphabet",
     "CancelToken",
     "Cancelled",
     "FourierSketch",
-    "INDICES",
     "Interactions",
     "SequenceError",
     "SketchFileError",

@@ -83,7 +83,7 @@ def _canonical(locations: np.ndarray, coefficients: np.ndarray) -> tuple[np.ndar
     coef = np.zeros(uniq.shape[0], dtype=np.complex128)
     np.add.at(coef, inv.ravel(), coefficients)
     deg = np.count_nonzero(uniq, axis=1)
-    order = np.lexsort(tuple(uniq[:, ::-1].T) + (deg,))
+    order = np.lexsort((*tuple(uniq[:, ::-1].T), deg))
     return uniq[order], coef[order]
 
 

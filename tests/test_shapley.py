@@ -150,7 +150,7 @@ def test_dense_roundtrip_predicts_every_sequence(case):
 
 
 def test_shap_values_match_brute_force(case):
-    f, sketch, X, games, n = case
+    _f, sketch, X, games, n = case
     phi = shap_values(sketch, X)
     assert phi.shape == (len(X), n) and phi.dtype == np.float64
     for s, v in enumerate(games):
@@ -162,7 +162,7 @@ def test_shap_values_match_brute_force(case):
 @pytest.mark.parametrize("index", ["mobius", "faith-shap", "sii", "stii", "banzhaf"])
 @pytest.mark.parametrize("order", [1, 2, 3, None])
 def test_interaction_indices_match_brute_force(case, index, order):
-    f, sketch, X, games, n = case
+    _f, sketch, X, games, n = case
     if index in ("faith-shap", "stii") and order is None:
         order_used = 2  # documented default
     else:
@@ -180,7 +180,7 @@ def test_interaction_indices_match_brute_force(case, index, order):
 
 @pytest.mark.parametrize("index", ["faith-shap", "sii", "stii"])
 def test_order_one_indices_are_shapley_values(case, index):
-    _, sketch, X, _, n = case
+    _, sketch, X, _, _n = case
     inter = interactions(sketch, X, index=index, order=1)
     phi = shap_values(sketch, X)
     full = np.zeros_like(phi)
