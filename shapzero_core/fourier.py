@@ -334,10 +334,10 @@ class FourierSketch:
             raise
         except (zipfile.BadZipFile, EOFError, OSError) as e:
             raise SketchFileError(f"{label}: not a readable .npz file ({e})") from e
-        except ValueError as e:
-            raise SketchFileError(f"{label}: unreadable content ({e})") from e
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise SketchFileError(f"{label}: corrupt header ({e})") from e
+        except ValueError as e:
+            raise SketchFileError(f"{label}: unreadable content ({e})") from e
         except Exception as e:  # zlib errors, CRC errors of a truncated member, ...
             raise SketchFileError(f"{label}: corrupt file ({type(e).__name__}: {e})") from e
         if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
