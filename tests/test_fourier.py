@@ -117,7 +117,7 @@ def test_corrupt_files_give_clear_errors(tmp_path, make, message):
     with pytest.raises(SketchFileError, match=message) as e:
         FourierSketch.load(path)
     assert "bad.npz" in str(e.value)
-    with pytest.raises(SketchFileError, match="upload.npz"):
+    with pytest.raises(SketchFileError, match=r"upload\.npz"):
         FourierSketch.load(bad, name="upload.npz")
 
 
@@ -129,7 +129,7 @@ def test_flipped_bytes_in_compressed_member(tmp_path):
     good[mid] ^= 0xFF
     p = tmp_path / "flipped.npz"
     p.write_bytes(bytes(good))
-    with pytest.raises(SketchFileError, match="flipped.npz"):
+    with pytest.raises(SketchFileError, match=r"flipped\.npz"):
         FourierSketch.load(p)
 
 
