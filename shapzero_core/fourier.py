@@ -33,16 +33,11 @@ __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "FourierSketch", "SketchFileError", 
 
 FORMAT_NAME = "shapzero-sketch"
 FORMAT_VERSION = 1
-_CHUNK_ELEMS = 4_000_000  # N_chunk * K elements per work array (~32 MB float64)
+_CHUNK_ELEMS = 1_000_000  # N_chunk * K elements per work array (8 MB float64: stays near cache)
 
 
 class SketchFileError(ValueError):
     """A sketch file that cannot be read: names the file and the problem."""
-
-
-def _phase_tables(q: int) -> tuple[np.ndarray, np.ndarray]:
-    ang = 2.0 * np.pi * np.arange(q) / q
-    return np.cos(ang), np.sin(ang)
 
 
 def term_values(locations: np.ndarray, coefficients: np.ndarray, X: np.ndarray, q: int) -> np.ndarray:
@@ -66,13 +61,25 @@ def term_values(locations: np.ndarray, coefficients: np.ndarray, X: np.ndarray, 
 
     Notes
     -----
-    ``<k,x>`` is computed by a float64 BLAS product (exact: entries are small integers), reduced mod q and
-    looked up in cos/sin tables, so no complex exponential is evaluated.
+    ``<k,x>`` is one float32 BLAS product (exact: entries are small integers, far below 2^24), reduced
+    mod q in int32, and every term is then a single gather from the table
+    ``A[j, k] = Re(F[k] w^j)`` of shape ``(q, K)``: no complex exponential is evaluated.
     """
-    dots = X.astype(np.float64) @ locations.astype(np.float64).T  # (N, K), exact integers
-    r = np.mod(dots, q).astype(np.intp)
-    cos_t, sin_t = _phase_tables(q)
-    return cos_t[r] * coefficients.real - sin_t[r] * coefficients.imag
+    K = locations.shape[0]
+    if q * K >= 2**31:
+        raise ValueError(f"too many coefficients for one evaluation (q*K = {q * K})")
+    exact32 = X.shape[1] * (q - 1) ** 2 < 2**24  # every dot product is exactly representable
+    ftype = np.float32 if exact32 else np.float64
+    r = (X.astype(ftype) @ locations.astype(ftype).T).astype(np.int32)  # (N, K)
+    if q & (q - 1) == 0:
+        r &= q - 1
+    else:
+        np.remainder(r, q, out=r)
+    ang = 2.0 * np.pi * np.arange(q) / q
+    table = np.cos(ang)[:, None] * coefficients.real - np.sin(ang)[:, None] * coefficients.imag  # (q, K)
+    r *= K
+    r += np.arange(K, dtype=np.int32)
+    return table.ravel()[r]
 
 
 def _canonical(locations: np.ndarray, coefficients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
