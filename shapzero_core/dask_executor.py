@@ -1,0 +1,411 @@
+"""Run sketch query blocks on a Dask cluster: :class:`DaskExecutor` and :class:`ModelRef`.
+
+:class:`DaskExecutor` is a :class:`concurrent.futures.Executor` backed by a ``distributed.Client``, so
+``sketch_model(..., executor=DaskExecutor(...))`` spreads the query blocks over every worker of a cluster
+(or of a :class:`distributed.LocalCluster` started on this machine when no scheduler address is given).
+
+Models travel as their ``spec`` string, never as a pickled user object where it can be avoided: every
+argument of a submitted task that is a model (a callable with a string ``spec`` attribute) is replaced by
+a :class:`ModelRef`, which pickles as that string and rebuilds the model on the worker with
+:func:`shapzero_core.models.load_model`, once per worker process.
+
+Lost workers: the Dask scheduler already moves the tasks of a worker that died to the remaining ones;
+a task whose workers died more often than the scheduler allows (``distributed.scheduler.allowed-failures``)
+fails with ``KilledWorker``, and one whose connection broke fails with ``CommClosedError``. Such tasks are
+submitted again (up to ``max_resubmits`` times). Errors raised by the task itself (a model that raises) are
+never retried: they reach the caller unchanged, exactly as with a local executor.
+
+``dask[distributed]`` is an optional dependency (``pip install 'shapzero-studio[dask]'``); it is imported
+only when a :class:`DaskExecutor` is created.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import importlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DaskExecutor", "ModelRef", "clear_model_cache", "portable_model"]
+
+_INSTALL_HINT = "pip install 'shapzero-studio[dask]'"
+
+# rebuilt models, per (worker) process, keyed by the sha256 of their spec; a small LRU
+_MODEL_CACHE: OrderedDict[str, Any] = OrderedDict()
+_MODEL_CACHE_SIZE = 4
+_MODEL_CACHE_LOCK = threading.Lock()
+
+_ADDRESS_RE = re.compile(r"^(?:(tcp|tls|ucx|ws|wss|inproc)://)?[^\s/:]+(?::\d{1,5})?$")
+
+
+def _import_distributed() -> Any:
+    """Import ``distributed`` or raise an ImportError saying how to install it."""
+    try:
+        return importlib.import_module("distributed")
+    except ImportError as e:  # pragma: no cover - the dev environment has the extra installed
+        raise ImportError(
+            f"DaskExecutor needs dask.distributed, which is not installed ({e}); "
+            f"install it with: {_INSTALL_HINT}"
+        ) from e
+
+
+def _spec_key(spec: str) -> str:
+    return hashlib.sha256(spec.encode("utf-8")).hexdigest()
+
+
+def _load_cached(spec: str) -> Any:
+    """The model rebuilt from ``spec``, loaded at most once per process (LRU of a few models)."""
+    key = _spec_key(spec)
+    with _MODEL_CACHE_LOCK:
+        model = _MODEL_CACHE.get(key)
+        if model is not None:
+            _MODEL_CACHE.move_to_end(key)
+            return model
+    from .models import load_model  # imported here: only workers that run a model need it
+
+    model = load_model(spec)
+    with _MODEL_CACHE_LOCK:
+        _MODEL_CACHE[key] = model
+        _MODEL_CACHE.move_to_end(key)
+        while len(_MODEL_CACHE) > _MODEL_CACHE_SIZE:
+            _MODEL_CACHE.popitem(last=False)
+    return model
+
+
+def clear_model_cache() -> None:
+    """Forget every model rebuilt in this process (tests; freeing memory on a long-lived worker)."""
+    with _MODEL_CACHE_LOCK:
+        _MODEL_CACHE.clear()
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model that travels as its ``spec`` string and is rebuilt where it is called.
+
+    Calling a ``ModelRef`` (or reading ``n``, ``alphabet``, ``name``) loads the model with
+    :func:`shapzero_core.models.load_model` the first time in each process and reuses it afterwards.
+
+    Parameters
+    ----------
+    spec : str
+        The model's ``spec`` (an ONNX path or embedded bytes, ``module:function``, ``cmd:...``, a URL).
+    identity : str
+        The model's ``identity`` (sha256 hex used by the query cache); kept so that code reading
+        ``model.identity`` works without loading the model.
+    """
+
+    spec: str
+    identity: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.spec, str) or not self.spec:
+            raise ValueError(f"ModelRef needs a non-empty spec string, got {self.spec!r}")
+
+    def load(self) -> Any:
+        """The rebuilt model (cached per process)."""
+        return _load_cached(self.spec)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """Predict: ``X`` int8 (N, n) -> float64 (N,)."""
+        return self.load()(X)
+
+    @property
+    def n(self) -> int | None:
+        """Sequence length of the rebuilt model."""
+        return self.load().n
+
+    @property
+    def alphabet(self) -> Any:
+        """Alphabet of the rebuilt model."""
+        return self.load().alphabet
+
+    @property
+    def name(self) -> str:
+        """Name of the rebuilt model."""
+        return self.load().name
+
+    def __repr__(self) -> str:
+        spec = self.spec if len(self.spec) <= 60 else self.spec[:57] + "..."
+        return f"ModelRef(spec={spec!r})"
+
+
+def portable_model(obj: Any) -> Any:
+    """``obj`` as it should travel to a worker: a :class:`ModelRef` if it is a model with a spec.
+
+    A model is any callable with a non-empty string ``spec`` attribute (the ``ModelFn`` protocol).
+    Anything else (arrays, block descriptions, plain functions) is returned unchanged.
+    """
+    if isinstance(obj, ModelRef) or not callable(obj) or isinstance(obj, type):
+        return obj
+    spec = getattr(obj, "spec", None)
+    if isinstance(spec, str) and spec:
+        identity = getattr(obj, "identity", "")
+        return ModelRef(spec, identity if isinstance(identity, str) else "")
+    return obj
+
+
+def _check_address(address: str) -> str:
+    address = address.strip()
+    if not _ADDRESS_RE.match(address):
+        raise ValueError(
+            f"not a Dask scheduler address: {address!r} (expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786)"
+        )
+    return address
+
+
+class DaskExecutor(cf.Executor):
+    """A ``concurrent.futures`` executor that runs tasks on a Dask cluster.
+
+    Parameters
+    ----------
+    address : str or None
+        Scheduler address (``tcp://HOST:PORT``). ``None`` starts a :class:`distributed.LocalCluster`
+        on this machine: ``n_workers`` worker processes (or threads, with ``processes=False``), bound to
+        127.0.0.1, without dashboards; it is shut down with the executor.
+    n_workers : int
+        Workers of the local cluster (ignored when ``address`` is given). Default 2.
+    threads_per_worker : int
+        Threads per local worker. Default 1 (one block at a time per worker process).
+    processes : bool
+        Local workers as separate processes (default) or as threads of this process.
+    max_resubmits : int
+        How many times a task lost with its worker (``KilledWorker``, ``CommClosedError``) is submitted
+        again before its future fails. Default 3. Errors raised by the task itself are never retried.
+    timeout : float
+        Seconds to wait for the scheduler connection. Default 30.
+    client : distributed.Client or None
+        Use this existing client instead (``address``, ``n_workers`` ... are then ignored); it is not
+        closed by :meth:`shutdown`.
+    memory_limit : str or int
+        Memory limit of each local worker (Dask syntax, e.g. ``"2GiB"``). Default ``"auto"``.
+
+    Notes
+    -----
+    Every argument of :meth:`submit` that is a model with a ``spec`` is sent as a :class:`ModelRef`.
+    Results are returned to this process; writing them to the query cache stays the caller's job, so
+    a cluster run and a local run share one cache.
+
+    Examples
+    --------
+    >>> with DaskExecutor(n_workers=4) as ex:                      # doctest: +SKIP
+    ...     sketch = sketch_model(model, n=26, budget=500_000, executor=ex)
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        n_workers: int = 2,
+        *,
+        threads_per_worker: int = 1,
+        processes: bool = True,
+        max_resubmits: int = 3,
+        timeout: float = 30.0,
+        client: Any = None,
+        memory_limit: str | int = "auto",
+    ) -> None:
+        self.address = address
+        self.n_workers = n_workers
+        self.threads_per_worker = threads_per_worker
+        self.processes = processes
+        self.max_resubmits = max_resubmits
+        self.timeout = timeout
+        self.memory_limit = memory_limit
+        if max_resubmits < 0:
+            raise ValueError(f"max_resubmits must be >= 0, got {max_resubmits}")
+        distributed = _import_distributed()
+        from distributed.comm.core import CommClosedError
+        from distributed.scheduler import KilledWorker
+
+        self._lost_errors: tuple[type[BaseException], ...] = (KilledWorker, CommClosedError)
+        self._cluster: Any = None
+        self._own_client = client is None
+        self._lock = threading.Lock()
+        self._pending: set[Any] = set()  # distributed futures not finished yet
+        self._shutdown = False
+        self.resubmitted = 0  # tasks submitted again after a lost worker (for reports and tests)
+        if client is not None:
+            self._client = client
+            return
+        if address is None:
+            if int(n_workers) < 1:
+                raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+            if int(threads_per_worker) < 1:
+                raise ValueError(f"threads_per_worker must be >= 1, got {threads_per_worker}")
+            self._cluster = distributed.LocalCluster(
+                n_workers=int(n_workers),
+                threads_per_worker=int(threads_per_worker),
+                processes=processes,
+                host="127.0.0.1",
+                dashboard_address=None,
+                worker_dashboard_address=None,
+                memory_limit=memory_limit,
+            )
+            try:
+                self._client = distributed.Client(self._cluster, set_as_default=False, timeout=timeout)
+            except BaseException:
+                self._cluster.close()
+                raise
+        else:
+            addr = _check_address(address)
+            try:
+                self._client = distributed.Client(addr, set_as_default=False, timeout=timeout)
+            except (OSError, TimeoutError) as e:
+                raise ConnectionError(
+                    f"could not connect to the Dask scheduler at {addr} within {timeout:g} s: {e}"
+                ) from e
+
+    # -- information --------------------------------------------------------------------------------
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client`` (for advanced use: ``client.run``, dashboards, ...)."""
+        return self._client
+
+    @property
+    def cluster(self) -> Any:
+        """The local cluster started by this executor, or None when connected to a scheduler."""
+        return self._cluster
+
+    @property
+    def scheduler_address(self) -> str:
+        """Address of the scheduler the tasks go to."""
+        return str(self._client.scheduler.address)
+
+    def worker_addresses(self) -> list[str]:
+        """Addresses of the workers currently connected to the scheduler."""
+        info = self._client.scheduler_info(n_workers=-1)
+        return sorted(info.get("workers", {}))
+
+    def num_workers(self) -> int:
+        """Number of workers currently connected."""
+        return len(self.worker_addresses())
+
+    def total_threads(self) -> int:
+        """Total worker threads (how many tasks run at once); useful to size the number of blocks in flight."""
+        info = self._client.scheduler_info(n_workers=-1)
+        return sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
+
+    def __repr__(self) -> str:
+        where = self.address or f"LocalCluster({self.n_workers} workers)"
+        return f"DaskExecutor({where}, shutdown={self._shutdown})"
+
+    # -- executor protocol --------------------------------------------------------------------------
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        """Run ``fn(*args, **kwargs)`` on a worker; models among the arguments travel as specs.
+
+        Returns
+        -------
+        concurrent.futures.Future
+            Resolves to the task's result, or to the exception it raised (same type and message as a
+            local run). Cancelling it cancels the Dask task.
+        """
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new futures after the DaskExecutor was shut down")
+        args = tuple(portable_model(a) for a in args)
+        kwargs = {k: portable_model(v) for k, v in kwargs.items()}
+        cf_future: cf.Future = cf.Future()
+        state = {"dask": None, "attempt": 0}
+
+        def on_cf_done(f: cf.Future) -> None:
+            if f.cancelled():
+                f.set_running_or_notify_cancel()  # wakes wait() / as_completed()
+                fut = state["dask"]
+                if fut is not None and fut.status != "cancelled":
+                    fut.cancel()
+
+        def launch() -> None:
+            fut = self._client.submit(fn, *args, pure=False, **kwargs)
+            with self._lock:
+                state["dask"] = fut
+                self._pending.add(fut)
+            fut.add_done_callback(on_dask_done)
+
+        def on_dask_done(fut: Any) -> None:
+            with self._lock:
+                self._pending.discard(fut)
+            if cf_future.done():  # cancelled by the caller
+                return
+            status = fut.status
+            if status == "finished":
+                try:
+                    result = fut.result()
+                except BaseException as e:  # the result could not be fetched (e.g. worker lost meanwhile)
+                    _settle_error(e)
+                    return
+                _set(cf_future, result=result)
+            elif status == "cancelled":
+                cf_future.cancel()  # pending -> cancelled; on_cf_done wakes the waiters
+            else:
+                exc = fut.exception()
+                tb = fut.traceback()
+                _settle_error(exc.with_traceback(tb) if tb is not None else exc)
+
+        def _settle_error(exc: BaseException) -> None:
+            lost = isinstance(exc, self._lost_errors)
+            if lost and state["attempt"] < self.max_resubmits and not self._shutdown:
+                state["attempt"] += 1
+                with self._lock:
+                    self.resubmitted += 1
+                try:
+                    launch()
+                    return
+                except BaseException as e:  # the client itself is gone
+                    exc = e
+            _set(cf_future, error=exc)
+
+        cf_future.add_done_callback(on_cf_done)
+        launch()
+        return cf_future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop accepting tasks; optionally wait for or cancel running ones; close what this executor started.
+
+        Parameters
+        ----------
+        wait : bool
+            Wait for submitted tasks to finish before closing.
+        cancel_futures : bool
+            Cancel the tasks that have not finished.
+        """
+        if self._shutdown:
+            return
+        with self._lock:
+            pending = list(self._pending)
+        if cancel_futures or not wait:
+            self._shutdown = True
+            if pending:
+                self._client.cancel(pending)
+        elif pending:
+            distributed = _import_distributed()
+            distributed.wait(pending)
+        self._shutdown = True
+        if self._own_client:
+            self._client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+
+    def close(self) -> None:
+        """Shut down without waiting: cancel unfinished tasks, close the client and the local cluster."""
+        self.shutdown(wait=False, cancel_futures=True)
+
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> bool:
+        # on an error (or a cancelled sketch) do not wait for the remaining blocks
+        self.shutdown(wait=exc_type is None, cancel_futures=exc_type is not None)
+        return False
+
+
+def _set(future: cf.Future, *, result: Any = None, error: BaseException | None = None) -> None:
+    """Settle ``future`` unless it already is (a cancel can race with the task's completion)."""
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+    except cf.InvalidStateError:
+        pass
