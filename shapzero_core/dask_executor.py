@@ -49,7 +49,7 @@ def _import_distributed() -> Any:
     """Import ``distributed`` or raise an ImportError saying how to install it."""
     try:
         return importlib.import_module("distributed")
-    except ImportError as e:  # pragma: no cover - the dev environment has the extra installed
+    except ImportError as e:
         raise ImportError(
             f"DaskExecutor needs dask.distributed, which is not installed ({e}); "
             f"install it with: {_INSTALL_HINT}"
@@ -167,8 +167,8 @@ class DaskExecutor(cf.Executor):
     ----------
     address : str or None
         Scheduler address (``tcp://HOST:PORT``). ``None`` starts a :class:`distributed.LocalCluster`
-        on this machine: ``n_workers`` worker processes (or threads, with ``processes=False``), bound to
-        127.0.0.1, without dashboards; it is shut down with the executor.
+        on this machine: ``n_workers`` worker processes (or threads, ``processes=False``), everything
+        bound to 127.0.0.1, without dashboards; it is shut down with the executor.
     n_workers : int
         Workers of the local cluster (ignored when ``address`` is given). Default 2.
     threads_per_worker : int
@@ -228,6 +228,7 @@ class DaskExecutor(cf.Executor):
         self._own_client = client is None
         self._lock = threading.Lock()
         self._pending: set[Any] = set()  # distributed futures not finished yet
+        self._unsettled: set[cf.Future] = set()  # futures handed out and not settled yet
         self._shutdown = False
         self.resubmitted = 0  # tasks submitted again after a lost worker (for reports and tests)
         if client is not None:
@@ -238,13 +239,17 @@ class DaskExecutor(cf.Executor):
                 raise ValueError(f"n_workers must be >= 1, got {n_workers}")
             if int(threads_per_worker) < 1:
                 raise ValueError(f"threads_per_worker must be >= 1, got {threads_per_worker}")
+            # everything on the loopback interface: scheduler, workers, and the scheduler's small HTTP
+            # server (health and metrics; it starts even without a dashboard, on port 8787 by default)
             self._cluster = distributed.LocalCluster(
                 n_workers=int(n_workers),
                 threads_per_worker=int(threads_per_worker),
                 processes=processes,
                 host="127.0.0.1",
+                protocol="tcp",
                 dashboard_address=None,
                 worker_dashboard_address=None,
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 memory_limit=memory_limit,
             )
             try:
@@ -359,9 +364,16 @@ class DaskExecutor(cf.Executor):
                     exc = e
             _set(cf_future, error=exc)
 
+        with self._lock:
+            self._unsettled.add(cf_future)
         cf_future.add_done_callback(on_cf_done)
+        cf_future.add_done_callback(self._forget)
         launch()
         return cf_future
+
+    def _forget(self, future: cf.Future) -> None:
+        with self._lock:
+            self._unsettled.discard(future)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop accepting tasks; optionally wait for or cancel running ones; close what this executor started.
@@ -375,15 +387,16 @@ class DaskExecutor(cf.Executor):
         """
         if self._shutdown:
             return
-        with self._lock:
-            pending = list(self._pending)
         if cancel_futures or not wait:
             self._shutdown = True
+            with self._lock:
+                pending = list(self._pending)
             if pending:
                 self._client.cancel(pending)
-        elif pending:
-            distributed = _import_distributed()
-            distributed.wait(pending)
+        else:
+            with self._lock:
+                unsettled = list(self._unsettled)
+            cf.wait(unsettled)  # includes tasks resubmitted after a lost worker
         self._shutdown = True
         if self._own_client:
             self._client.close()
