@@ -21,9 +21,11 @@ only when a :class:`DaskExecutor` is created.
 
 from __future__ import annotations
 
+import argparse
 import concurrent.futures as cf
 import hashlib
 import importlib
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -33,7 +35,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DaskExecutor", "ModelRef", "clear_model_cache", "portable_model"]
+__all__ = [
+    "SCHEDULER_ENV",
+    "DaskExecutor",
+    "ModelRef",
+    "add_dask_options",
+    "clear_model_cache",
+    "configured_scheduler",
+    "dask_executor_from_options",
+    "portable_model",
+]
 
 _INSTALL_HINT = "pip install 'shapzero-studio[dask]'"
 
@@ -422,3 +433,76 @@ def _set(future: cf.Future, *, result: Any = None, error: BaseException | None =
             future.set_result(result)
     except cf.InvalidStateError:
         pass
+
+
+# -- configuration from the command line and the environment ---------------------------------------------
+SCHEDULER_ENV = "SHAPZERO_DASK_SCHEDULER"
+"""Environment variable naming a Dask scheduler (``tcp://HOST:PORT``) the app and CLI may offer to use."""
+
+
+def configured_scheduler() -> str | None:
+    """The scheduler address configured in ``$SHAPZERO_DASK_SCHEDULER``, or None.
+
+    The app's sketch page offers "run on the Dask cluster" only when this is set.
+
+    Raises
+    ------
+    ValueError
+        If the variable is set to something that is not a scheduler address.
+    """
+    value = os.environ.get(SCHEDULER_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        return _check_address(value)
+    except ValueError as e:
+        raise ValueError(f"${SCHEDULER_ENV}: {e}") from None
+
+
+def add_dask_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--dask-scheduler ADDRESS`` and ``--dask-local N`` (mutually exclusive) to a sub-command parser."""
+    group = parser.add_argument_group(
+        "Dask cluster", f"spread the model queries over Dask workers (needs {_INSTALL_HINT})"
+    )
+    choice = group.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--dask-scheduler",
+        metavar="tcp://HOST:PORT",
+        default=None,
+        help=f"run the query blocks on this Dask scheduler's workers (default: ${SCHEDULER_ENV} if set "
+        "and --dask-local is not given; otherwise no Dask)",
+    )
+    choice.add_argument(
+        "--dask-local",
+        metavar="N",
+        type=int,
+        default=None,
+        help="start a local Dask cluster of N worker processes on this machine (loopback only)",
+    )
+
+
+def dask_executor_from_options(args: argparse.Namespace, *, timeout: float = 30.0) -> DaskExecutor | None:
+    """The :class:`DaskExecutor` asked for by :func:`add_dask_options`'s options, or None.
+
+    ``timeout`` is how long to wait for a scheduler given by address (seconds).
+
+    Raises
+    ------
+    ValueError
+        For a bad address, a worker count below 1, or a scheduler that cannot be reached (so the
+        command line prints one line and exits with code 2).
+    """
+    address = getattr(args, "dask_scheduler", None)
+    local = getattr(args, "dask_local", None)
+    if local is not None:
+        if local < 1:
+            raise ValueError(f"--dask-local needs at least 1 worker, got {local}")
+        return DaskExecutor(n_workers=local)
+    if address is None:
+        address = configured_scheduler()
+    if address is None:
+        return None
+    try:
+        return DaskExecutor(address, timeout=timeout)
+    except ConnectionError as e:
+        raise ValueError(str(e)) from e

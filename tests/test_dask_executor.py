@@ -224,3 +224,48 @@ def test_lock_free_callbacks_do_not_deadlock(threaded_executor):
         f.add_done_callback(record)
     cf.wait(futures, timeout=60)
     assert sorted(seen) == sorted(i * i for i in range(200))
+
+
+# -- command-line options and configuration -----------------------------------------------------------------
+def _parser():
+    import argparse
+
+    from shapzero_core.dask_executor import add_dask_options
+
+    p = argparse.ArgumentParser(prog="x")
+    add_dask_options(p)
+    return p
+
+
+def test_dask_options_parse_and_validate(monkeypatch):
+    from shapzero_core.dask_executor import SCHEDULER_ENV, dask_executor_from_options
+
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    p = _parser()
+    assert dask_executor_from_options(p.parse_args([])) is None
+    args = p.parse_args(["--dask-scheduler", "tcp://10.1.2.3:8786"])
+    assert args.dask_scheduler == "tcp://10.1.2.3:8786" and args.dask_local is None
+    assert p.parse_args(["--dask-local", "3"]).dask_local == 3
+    with pytest.raises(SystemExit):  # mutually exclusive
+        p.parse_args(["--dask-local", "2", "--dask-scheduler", "tcp://a:1"])
+    with pytest.raises(ValueError, match="--dask-local needs at least 1 worker, got 0"):
+        dask_executor_from_options(p.parse_args(["--dask-local", "0"]))
+    with pytest.raises(ValueError, match="not a Dask scheduler address: 'tcp://a b:1'"):
+        dask_executor_from_options(p.parse_args(["--dask-scheduler", "tcp://a b:1"]))
+    with pytest.raises(ValueError, match=r"could not connect to the Dask scheduler at tcp://127\.0\.0\.1:9"):
+        dask_executor_from_options(p.parse_args(["--dask-scheduler", "tcp://127.0.0.1:9"]), timeout=1.0)
+
+
+def test_scheduler_from_environment(monkeypatch):
+    from shapzero_core.dask_executor import SCHEDULER_ENV, configured_scheduler, dask_executor_from_options
+
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    assert configured_scheduler() is None
+    monkeypatch.setenv(SCHEDULER_ENV, "  tcp://10.0.0.5:8786 ")
+    assert configured_scheduler() == "tcp://10.0.0.5:8786"
+    monkeypatch.setenv(SCHEDULER_ENV, "http://x:1/path")
+    with pytest.raises(ValueError, match=r"\$SHAPZERO_DASK_SCHEDULER: not a Dask scheduler address"):
+        configured_scheduler()
+    # the environment is used by the command line when no option is given
+    with pytest.raises(ValueError, match=r"\$SHAPZERO_DASK_SCHEDULER"):
+        dask_executor_from_options(_parser().parse_args([]))
