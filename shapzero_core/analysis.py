@@ -370,6 +370,12 @@ class SplitSummary:
         """``positive + negative`` (with orders from 1 up, this is the mean SHAP value)."""
         return self.positive + self.negative
 
+    def matrix(self, part: str = "net") -> pd.DataFrame:
+        """``(n, q)`` logo matrix of ``"positive"``, ``"negative"`` or ``"net"`` (NaN -> 0)."""
+        if part not in ("positive", "negative", "net"):
+            raise ValueError(f"part must be 'positive', 'negative' or 'net', got {part!r}")
+        return _matrix(np.nan_to_num(getattr(self, part), nan=0.0), self.alphabet)
+
     def to_frame(self) -> pd.DataFrame:
         """Tidy: ``position`` (1-based), ``letter``, ``positive``, ``negative``, ``net``, ``count``."""
         n, q = self.positive.shape

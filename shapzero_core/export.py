@@ -1,0 +1,537 @@
+"""Exports that other tools can read: tidy and wide tables, TF-MoDISco arrays, figures, a JSON run record.
+
+Every table keeps the original sequence ids (``seq_id``) and uses 1-based positions.
+
+Tables
+------
+``shap_long``      ``seq_id, sequence, position, letter, shap`` (one row per sequence and position)
+``interactions``   ``seq_id, positions, letters, order, index, value`` (``positions`` is a string of
+                   1-based positions joined by ``","``, e.g. ``"3,7"``; letters in the same order)
+``shap_wide``      one row per sequence: ``seq_id, sequence, prediction, shap_1 .. shap_n`` and the input
+                   file's other columns
+summaries          position x letter summary, split-interaction summary, top interactions, spaced repeats,
+                   motifs, motif PWMs and carriers (see :mod:`shapzero_core.analysis`)
+
+TF-MoDISco
+----------
+``modisco_ohe.npz`` (one-hot), ``modisco_shap.npz`` (SHAP value on the carried letter, zeros elsewhere) and
+``modisco_hyp_shap.npz`` (hypothetical SHAP values, see :func:`shapzero_core.analysis.hypothetical_shap`),
+each ``float32 (N, 4, L)`` under the key ``arr_0``, the layout ``modisco motifs -s ohe.npz -a shap.npz``
+expects. The sequence ids in row order are in ``modisco_ids.txt``.
+
+Run record
+----------
+``run.json``: format name and version, program versions, the sketch (file, sha256, n, q, number of
+coefficients), the sequences (file, format, accepted / rejected counts, notes), parameters, timings, and
+every written file with its size and sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .analysis import (
+    Explanation,
+    difference_summary,
+    explain_sequences,
+    find_motifs,
+    find_seqlets,
+    hypothetical_shap,
+    position_letter_summary,
+    repeat_spacing_summary,
+    select,
+    spaced_repeats,
+    split_interaction_summary,
+    top_interactions,
+)
+from .fourier import FourierSketch
+from .sequences import SequenceSet
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "EXPORT_FORMAT_VERSION",
+    "ExportConfig",
+    "ExportResult",
+    "export_all",
+    "interaction_table",
+    "modisco_arrays",
+    "read_table",
+    "shap_table",
+    "wide_table",
+    "write_modisco",
+    "write_table",
+]
+
+EXPORT_FORMAT = "shapzero-export"
+EXPORT_FORMAT_VERSION = 1
+TABLE_FORMATS = ("csv", "parquet")
+
+
+# ============================================================================================== tables
+def shap_table(expl: Explanation) -> pd.DataFrame:
+    """Tidy SHAP values: ``seq_id, sequence, position`` (1-based), ``letter, shap``; ``N * n`` rows."""
+    N, n = expl.X.shape
+    letters = np.array(list(expl.alphabet.letters))
+    seqs = np.asarray(expl.sequences, dtype=object)
+    return pd.DataFrame(
+        {
+            "seq_id": np.repeat(np.asarray(expl.ids, dtype=object), n),
+            "sequence": np.repeat(seqs, n),
+            "position": np.tile(np.arange(1, n + 1, dtype=np.int64), N),
+            "letter": letters[expl.X.ravel().astype(np.intp)],
+            "shap": expl.shap.ravel(),
+        }
+    )
+
+
+def interaction_table(expl: Explanation, min_order: int = 2, min_abs: float = 0.0) -> pd.DataFrame:
+    """Tidy interaction values: ``seq_id, positions, letters, order, index, value``.
+
+    Parameters
+    ----------
+    expl : Explanation
+        With interactions.
+    min_order : int
+        Smallest order written (default 2; order-1 Möbius terms are not SHAP values).
+    min_abs : float
+        Drop values with ``|value| <= min_abs`` (0 drops exact zeros only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (sequence, position set) kept, grouped by sequence in input order.
+    """
+    inter = expl.interactions
+    if inter is None:
+        raise ValueError("this explanation has no interactions (explain with with_interactions=True)")
+    cols = ["seq_id", "positions", "letters", "order", "index", "value"]
+    orders = inter.orders
+    frames = []
+    table = np.frombuffer(expl.alphabet.letters.encode("ascii"), dtype=np.uint8)
+    ids = np.asarray(expl.ids, dtype=object)
+    for d in np.unique(orders[orders >= min_order]):
+        gcols = np.flatnonzero(orders == d)
+        S = np.array([inter.sets[g] for g in gcols], dtype=np.intp)  # (G_d, d)
+        V = inter.values[:, gcols]  # (N, G_d)
+        r, c = np.nonzero(np.abs(V) > min_abs)
+        if r.size == 0:
+            continue
+        L = expl.X[r[:, None], S[c]]  # (M, d) letter codes
+        codes, inv = np.unique(L, axis=0, return_inverse=True)
+        strs = np.array([table[row].tobytes().decode("ascii") for row in codes.astype(np.intp)], dtype=object)
+        pos_str = np.array([",".join(str(p + 1) for p in inter.sets[g]) for g in gcols], dtype=object)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "_r": r,
+                    "_g": gcols[c],
+                    "seq_id": ids[r],
+                    "positions": pos_str[c],
+                    "letters": strs[inv.ravel()],
+                    "order": np.int64(d),
+                    "index": inter.index,
+                    "value": V[r, c],
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame({c: [] for c in cols})
+    out = pd.concat(frames, ignore_index=True).sort_values(["_r", "order", "_g"], kind="stable")
+    return out[cols].reset_index(drop=True)
+
+
+def wide_table(expl: Explanation) -> pd.DataFrame:
+    """One row per sequence: ``seq_id, sequence, prediction, shap_1 .. shap_n`` and the extra columns."""
+    df = pd.DataFrame({"seq_id": expl.ids, "sequence": expl.sequences, "prediction": expl.predictions})
+    shap = pd.DataFrame(expl.shap, columns=[f"shap_{i}" for i in range(1, expl.n + 1)])
+    extra = expl.extra.reset_index(drop=True)
+    extra = extra[[c for c in extra.columns if c not in df.columns and c not in shap.columns]]
+    return pd.concat([df, shap, extra], axis=1)
+
+
+def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object and out[c].map(lambda v: isinstance(v, tuple)).any():
+            out[c] = out[c].map(lambda v: ",".join(map(str, v)) if isinstance(v, tuple) else v)
+    return out
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str], formats: Iterable[str] = TABLE_FORMATS) -> list[Path]:
+    """Write ``df`` as ``<path>.csv`` and/or ``<path>.parquet`` (tuples of positions become ``"3,7"``)."""
+    stem = Path(path)
+    stem = stem.with_suffix("") if stem.suffix in (".csv", ".parquet") else stem
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    safe = _parquet_safe(df)
+    out = []
+    for fmt in formats:
+        p = stem.with_name(stem.name + "." + fmt)
+        if fmt == "csv":
+            safe.to_csv(p, index=False)
+        elif fmt == "parquet":
+            safe.to_parquet(p, index=False)
+        else:
+            raise ValueError(f"unknown table format {fmt!r}; choose csv or parquet")
+        out.append(p)
+    return out
+
+
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a table written by :func:`write_table` (ids kept as strings)."""
+    p = Path(path)
+    if p.suffix == ".parquet":
+        return pd.read_parquet(p)
+    return pd.read_csv(p, dtype={"seq_id": str, "positions": str, "letters": str, "sequence": str},
+                       keep_default_na=False, na_values=[""])
+
+
+# ============================================================================================== modisco
+def modisco_arrays(expl: Explanation, sketch: FourierSketch | None = None) -> dict[str, np.ndarray]:
+    """TF-MoDISco inputs, each ``float32 (N, q, L)``.
+
+    Returns
+    -------
+    dict
+        ``"ohe"`` one-hot; ``"shap"`` SHAP value on the carried letter (``ohe * phi``); with a sketch also
+        ``"hyp_shap"``, the hypothetical SHAP values of every letter.
+    """
+    ohe = expl.alphabet.one_hot(expl.X, layout="NQL", dtype=np.float32)
+    out = {"ohe": ohe, "shap": (ohe * expl.shap[:, None, :]).astype(np.float32)}
+    if sketch is not None:
+        out["hyp_shap"] = hypothetical_shap(sketch, expl.X)
+    return out
+
+
+def write_modisco(
+    expl: Explanation, out_dir: str | os.PathLike[str], sketch: FourierSketch | None = None, prefix: str = "modisco"
+) -> list[Path]:
+    """Write :func:`modisco_arrays` as ``<prefix>_<name>.npz`` (key ``arr_0``) plus ``<prefix>_ids.txt``."""
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, arr in modisco_arrays(expl, sketch).items():
+        p = d / f"{prefix}_{name}.npz"
+        np.savez_compressed(p, arr)  # positional -> key "arr_0"
+        paths.append(p)
+    ids = d / f"{prefix}_ids.txt"
+    ids.write_text("".join(f"{i}\n" for i in expl.ids), encoding="utf-8")
+    paths.append(ids)
+    return paths
+
+
+# ============================================================================================== everything
+@dataclass(frozen=True)
+class ExportConfig:
+    """What :func:`export_all` writes.
+
+    Attributes
+    ----------
+    index : str
+        Interaction index (``"mobius"``, ``"faith-shap"``, ``"sii"``, ``"stii"``, ``"banzhaf"``).
+    order : int or None
+        Maximal interaction order (None: all; required for faith-shap / stii, default 2 there).
+    table_formats : tuple of str
+        ``("csv", "parquet")`` or a subset.
+    figure_formats : tuple of str
+        ``("svg", "pdf", "png")`` or a subset; empty to skip figures.
+    interactions_min_order, interactions_min_abs
+        Filters of the per-sequence interaction table (it has up to ``N * G`` rows).
+    top_k : int
+        Rows of the top-interactions table (all combinations go to ``top_interactions_all``).
+    logos_for : int
+        Write a SHAP logo figure for the first this many sequences.
+    modisco : bool
+        Write the TF-MoDISco arrays (only for 4-letter alphabets).
+    compare_column, compare_values
+        Optional difference logo between two values of an input column.
+    """
+
+    index: str = "mobius"
+    order: int | None = None
+    table_formats: tuple[str, ...] = TABLE_FORMATS
+    figure_formats: tuple[str, ...] = ("svg", "pdf", "png")
+    interactions_min_order: int = 2
+    interactions_min_abs: float = 0.0
+    top_k: int = 50
+    logos_for: int = 3
+    modisco: bool = True
+    compare_column: str | None = None
+    compare_values: tuple[Any, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Written files and the run record.
+
+    Attributes
+    ----------
+    out_dir : pathlib.Path
+    files : dict
+        Name -> list of paths written for it.
+    record : dict
+        The JSON run record (also in ``run.json``).
+    explanation : Explanation
+    """
+
+    out_dir: Path
+    files: dict[str, list[Path]]
+    record: dict[str, Any]
+    explanation: Explanation = field(repr=False)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("shapzero-studio", "numpy", "pandas", "pyarrow", "matplotlib", "logomaker", "plotly"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def export_all(
+    sketch: FourierSketch,
+    seqs: SequenceSet,
+    out_dir: str | os.PathLike[str],
+    config: ExportConfig | None = None,
+    sketch_source: str | os.PathLike[str] | None = None,
+    progress: Callable[[str, int, int, str], None] | None = None,
+) -> ExportResult:
+    """Explain ``seqs`` with ``sketch`` and write every table, array and figure into ``out_dir``.
+
+    Parameters
+    ----------
+    sketch : FourierSketch
+    seqs : SequenceSet
+        From :func:`shapzero_core.sequences.read_sequences`; its rejected rows are written too.
+    out_dir : path
+        Created if missing; existing files of the same names are replaced.
+    config : ExportConfig, optional
+    sketch_source : path, optional
+        The sketch file, recorded (with its sha256) in ``run.json``.
+    progress : callable, optional
+        ``progress(stage, done, total, message)``.
+
+    Returns
+    -------
+    ExportResult
+    """
+    cfg = config or ExportConfig()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tf = cfg.table_formats
+    files: dict[str, list[Path]] = {}
+    timings: dict[str, float] = {}
+    steps = 6
+    done = 0
+
+    def step(name: str) -> None:
+        nonlocal done
+        if progress is not None:
+            progress("export", done, steps, name)
+        done += 1
+
+    def timed(name: str, fn: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        r = fn()
+        timings[name] = round(time.perf_counter() - t0, 4)
+        return r
+
+    if len(seqs) == 0:
+        raise ValueError(f"no sequences to export from {seqs.source} (all {len(seqs.rejected)} rejected)")
+    step("explain")
+    expl = timed("explain", lambda: explain_sequences(sketch, seqs, index=cfg.index, order=cfg.order))
+
+    step("tables")
+    files["shap_long"] = timed("shap_long", lambda: write_table(shap_table(expl), out / "shap_long", tf))
+    files["shap_wide"] = timed("shap_wide", lambda: write_table(wide_table(expl), out / "shap_wide", tf))
+    files["interactions"] = timed(
+        "interactions",
+        lambda: write_table(
+            interaction_table(expl, cfg.interactions_min_order, cfg.interactions_min_abs), out / "interactions", tf
+        ),
+    )
+    if len(seqs.rejected):
+        files["rejected"] = write_table(seqs.rejected, out / "rejected_sequences", ("csv",))
+
+    step("summaries")
+    t0 = time.perf_counter()
+    pls = position_letter_summary(expl)
+    split = split_interaction_summary(expl, min_order=2)
+    top_all = top_interactions(expl, k=None, min_order=2)
+    top = top_all.head(cfg.top_k)
+    reps = spaced_repeats(top_all, include_mismatched=True)
+    seqlets = find_seqlets(expl)
+    motifs = find_motifs(expl, seqlets=seqlets)
+    timings["summaries"] = round(time.perf_counter() - t0, 4)
+    files["position_letter"] = write_table(pls.to_frame(), out / "position_letter_summary", tf)
+    files["split_interactions"] = write_table(split.to_frame(), out / "split_interaction_summary", tf)
+    files["top_interactions"] = write_table(top, out / "top_interactions", tf)
+    files["top_interactions_all"] = write_table(top_all, out / "top_interactions_all", tf)
+    files["spaced_repeats"] = write_table(reps, out / "spaced_repeats", tf)
+    files["repeat_spacing"] = write_table(repeat_spacing_summary(reps), out / "repeat_spacing_summary", tf)
+    files["seqlets"] = write_table(seqlets, out / "seqlets", tf)
+    files["motifs"] = write_table(motifs.to_frame(), out / "motifs", tf)
+    files["motif_carriers"] = write_table(motifs.carriers, out / "motif_carriers", tf)
+    pwm_rows = [
+        {"motif": m.name, "column": c + 1, "letter": let, "frequency": float(m.pwm[c, j]),
+         "mean_shap": float(m.contribution[c])}
+        for m in motifs.motifs for c in range(m.pwm.shape[0]) for j, let in enumerate(expl.alphabet.letters)
+    ]
+    files["motif_pwms"] = write_table(
+        pd.DataFrame(pwm_rows, columns=["motif", "column", "letter", "frequency", "mean_shap"]), out / "motif_pwms", tf
+    )
+    diff = None
+    if cfg.compare_column is not None:
+        if cfg.compare_values is None or len(cfg.compare_values) != 2:
+            raise ValueError("compare_values needs exactly two values of the compare column")
+        a, b = cfg.compare_values
+        ma = select(expl, column=cfg.compare_column, equals=[a])
+        mb = select(expl, column=cfg.compare_column, equals=[b])
+        if not ma.any() or not mb.any():
+            raise ValueError(
+                f"column {cfg.compare_column!r} has {int(ma.sum())} rows equal to {a!r} and {int(mb.sum())} "
+                f"equal to {b!r}; both subsets need sequences"
+            )
+        diff, _, _ = difference_summary(expl, ma, mb)
+        files["difference_logo"] = write_table(diff.reset_index(), out / "difference_logo", tf)
+
+    step("modisco")
+    if cfg.modisco and expl.alphabet.q == 4:
+        files["modisco"] = timed("modisco", lambda: write_modisco(expl, out, sketch))
+
+    step("figures")
+    if cfg.figure_formats:
+        files["figures"] = timed(
+            "figures", lambda: _write_figures(expl, pls, split, top, motifs, diff, out / "figures", cfg)
+        )
+
+    step("record")
+    record = {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_FORMAT_VERSION,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "versions": _versions(),
+        "sketch": {
+            "file": str(sketch_source) if sketch_source is not None else None,
+            "sha256": _sha256(Path(sketch_source)) if sketch_source is not None and Path(sketch_source).is_file()
+            else None,
+            "n": sketch.n,
+            "q": sketch.q,
+            "alphabet": sketch.alphabet.to_dict(),
+            "num_coefficients": sketch.num_coefficients,
+            "count_by_order": {str(k): v for k, v in sketch.count_by_order().items()},
+            "baseline": expl.baseline,
+            "model": sketch.metadata.get("model"),
+        },
+        "sequences": {
+            "file": seqs.source,
+            "format": seqs.format,
+            "accepted": len(seqs),
+            "rejected": len(seqs.rejected),
+            "notes": list(seqs.notes),
+        },
+        "parameters": {
+            "index": expl.interactions.index if expl.interactions is not None else None,
+            "order": expl.interactions.order if expl.interactions is not None else None,
+            "interaction_sets": len(expl.interactions.sets) if expl.interactions is not None else 0,
+            "interactions_min_order": cfg.interactions_min_order,
+            "interactions_min_abs": cfg.interactions_min_abs,
+            "top_k": cfg.top_k,
+            "compare": [cfg.compare_column, list(cfg.compare_values)] if cfg.compare_column else None,
+            "positions": "1-based",
+            "modisco_layout": "(N, 4, L) float32 under key arr_0" if "modisco" in files else None,
+        },
+        "counts": {
+            "top_interaction_combinations": len(top_all),
+            "seqlets": len(seqlets),
+            "motifs": len(motifs.motifs),
+            "spaced_repeat_patterns": int(reps["is_repeat"].sum()) if len(reps) else 0,
+        },
+        "timings_s": timings,
+        "files": [
+            {"name": name, "path": str(p.relative_to(out)), "bytes": p.stat().st_size, "sha256": _sha256(p)}
+            for name, paths in files.items() for p in paths
+        ],
+    }
+    rec_path = out / "run.json"
+    tmp = rec_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, rec_path)
+    files["record"] = [rec_path]
+    if progress is not None:
+        progress("export", steps, steps, "done")
+    return ExportResult(out_dir=out, files=files, record=record, explanation=expl)
+
+
+def _write_figures(expl, pls, split, top, motifs, diff, fig_dir: Path, cfg: ExportConfig) -> list[Path]:
+    from .figures import (
+        interaction_heatmap_matplotlib,
+        logo_matplotlib,
+        pwm_matrix,
+        saliency_matrix,
+        save_figure,
+        top_interactions_matplotlib,
+    )
+
+    ff = cfg.figure_formats
+    paths: list[Path] = []
+    paths += save_figure(
+        logo_matplotlib(pls.matrix(), title=f"Mean SHAP by position and letter (N={expl.N})", ylabel="mean SHAP"),
+        fig_dir / "logo_position_letter", ff,
+    )
+    for part in ("positive", "negative"):
+        paths += save_figure(
+            logo_matplotlib(split.matrix(part), ylabel=f"mean {part} part",
+                            title=f"Interactions of order >= 2 split over their positions: {part} parts"),
+            fig_dir / f"logo_split_interactions_{part}", ff,
+        )
+    for s in range(min(cfg.logos_for, expl.N)):
+        paths += save_figure(
+            logo_matplotlib(saliency_matrix(expl.shap[s], expl.sequences[s], expl.alphabet),
+                            title=f"SHAP logo of {expl.ids[s]}"),
+            fig_dir / f"logo_seq_{s + 1}", ff,
+        )
+    if expl.interactions is not None:
+        P = expl.interactions.pairwise().mean(axis=0)
+        paths += save_figure(
+            interaction_heatmap_matplotlib(P, title=f"Mean pairwise {expl.interactions.index} interaction"),
+            fig_dir / "interaction_heatmap", ff,
+        )
+    if len(top):
+        paths += save_figure(top_interactions_matplotlib(top, k=20, title="Top interactions across sequences"),
+                             fig_dir / "top_interactions", ff)
+    for m in motifs.motifs[:10]:
+        paths += save_figure(
+            logo_matplotlib(pwm_matrix(m.pwm, expl.alphabet), ylabel="bits",
+                            title=f"{m.name}: {m.consensus} ({'+' if m.sign > 0 else '-'}, {m.num_seqlets} seqlets)"),
+            fig_dir / f"{m.name}", ff,
+        )
+    if diff is not None:
+        paths += save_figure(
+            logo_matplotlib(diff, title=f"Difference logo: {cfg.compare_column} {cfg.compare_values[0]} - "
+                            f"{cfg.compare_values[1]}", ylabel="SHAP difference"),
+            fig_dir / "difference_logo", ff,
+        )
+    return paths
