@@ -16,7 +16,7 @@ from collections.abc import Sequence
 __all__ = ["UserError", "main"]
 
 # sub-command modules, in the order they appear in --help
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("export",)
 
 
 class UserError(Exception):
