@@ -622,8 +622,14 @@ def top_interactions(
             df = df[df["mean"] < 0]
         elif sign is not None:
             raise ValueError(f"sign must be 'positive', 'negative' or None, got {sign!r}")
-        lets = _decode_codes(df["_code"].to_numpy(), d, expl.alphabet)
-        df = df.assign(letters=lets, positions=[tuple(p + 1 for p in inter.sets[c]) for c in df["_g"]])
+        codes = df["_code"].to_numpy()
+        ucodes, uinv = np.unique(codes, return_inverse=True)
+        lets = np.asarray(_decode_codes(ucodes, d, expl.alphabet), dtype=object)[uinv.ravel()]
+        gset = df["_g"].to_numpy()
+        ug, ginv = np.unique(gset, return_inverse=True)
+        pos_of = np.empty(ug.size, dtype=object)
+        pos_of[:] = [tuple(p + 1 for p in inter.sets[c]) for c in ug]
+        df = df.assign(letters=lets, positions=pos_of[ginv.ravel()])
         if pattern is not None:
             df = df[[bool(pattern.fullmatch(s)) for s in df["letters"]]]
         out_frames.append(df)
