@@ -44,6 +44,7 @@ __all__ = [
     "find_motifs",
     "find_seqlets",
     "hypothetical_shap",
+    "pairwise_summary",
     "position_letter_summary",
     "repeat_spacing_summary",
     "select",
@@ -442,6 +443,48 @@ def difference_summary(
 
 
 # ============================================================================================== interactions
+def pairwise_summary(expl: Explanation, stat: str = "mean_abs", mask: np.ndarray | None = None) -> np.ndarray:
+    """Order-2 interactions aggregated over sequences into a symmetric ``(n, n)`` matrix.
+
+    Parameters
+    ----------
+    expl : Explanation
+        With interactions.
+    stat : {"mean_abs", "mean", "rms"}
+        ``mean_abs`` (default) is the mean ``|value|``: how strongly two positions interact whatever the
+        letters. (Under a uniform background the plain ``mean`` of a Möbius interaction over random
+        sequences is close to 0, since every Fourier term averages out; it is meaningful for subsets.)
+    mask : numpy.ndarray, optional
+        Restrict to a subset.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float64 (n, n)``, zero diagonal; pairs without an interaction are 0.
+    """
+    inter = _need_interactions(expl)
+    idx = _as_index(mask, expl.N)
+    n = expl.n
+    out = np.zeros((n, n))
+    cols = np.flatnonzero(inter.orders == 2)
+    if cols.size == 0 or idx.size == 0:
+        return out
+    V = inter.values[idx][:, cols]
+    if stat == "mean_abs":
+        agg = np.abs(V).mean(axis=0)
+    elif stat == "mean":
+        agg = V.mean(axis=0)
+    elif stat == "rms":
+        agg = np.sqrt((V * V).mean(axis=0))
+    else:
+        raise ValueError(f"stat must be 'mean_abs', 'mean' or 'rms', got {stat!r}")
+    ii = np.array([inter.sets[c][0] for c in cols])
+    jj = np.array([inter.sets[c][1] for c in cols])
+    out[ii, jj] = agg
+    out[jj, ii] = agg
+    return out
+
+
 def _need_interactions(expl: Explanation) -> Interactions:
     if expl.interactions is None:
         raise ValueError("this explanation has no interactions (explain with with_interactions=True)")

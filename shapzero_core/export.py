@@ -48,6 +48,7 @@ from .analysis import (
     find_motifs,
     find_seqlets,
     hypothetical_shap,
+    pairwise_summary,
     position_letter_summary,
     repeat_spacing_summary,
     select,
@@ -416,6 +417,14 @@ def export_all(
             )
         diff, _, _ = difference_summary(expl, ma, mb)
         files["difference_logo"] = write_table(diff.reset_index(), out / "difference_logo", tf)
+    if expl.interactions is not None:
+        pw = pairwise_summary(expl, "mean_abs")
+        iu, ju = np.triu_indices(expl.n, 1)
+        files["pairwise_summary"] = write_table(
+            pd.DataFrame({"position_i": iu + 1, "position_j": ju + 1, "mean_abs": pw[iu, ju],
+                          "mean": pairwise_summary(expl, "mean")[iu, ju]}),
+            out / "pairwise_summary", tf,
+        )
 
     step("modisco")
     if cfg.modisco and expl.alphabet.q == 4:
@@ -514,9 +523,10 @@ def _write_figures(expl, pls, split, top, motifs, diff, fig_dir: Path, cfg: Expo
             fig_dir / f"logo_seq_{s + 1}", ff,
         )
     if expl.interactions is not None:
-        P = expl.interactions.pairwise().mean(axis=0)
+        P = pairwise_summary(expl, "mean_abs")
         paths += save_figure(
-            interaction_heatmap_matplotlib(P, title=f"Mean pairwise {expl.interactions.index} interaction"),
+            interaction_heatmap_matplotlib(P, title=f"Mean |pairwise {expl.interactions.index} interaction|",
+                                           colorbar_title="mean |interaction|"),
             fig_dir / "interaction_heatmap", ff,
         )
     if len(top):

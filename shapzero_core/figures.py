@@ -41,6 +41,7 @@ __all__ = [
     "letter_colors",
     "logo_matplotlib",
     "logo_plotly",
+    "pair_labels",
     "plotly_template",
     "pwm_matrix",
     "saliency_matrix",
@@ -149,6 +150,11 @@ def saliency_matrix(values: np.ndarray, sequence: str, alphabet: Alphabet) -> pd
     M = np.zeros((values.size, alphabet.q))
     M[np.arange(values.size), codes] = values
     return _frame(M, alphabet.letters)
+
+
+def pair_labels(sequence: str) -> list[list[str]]:
+    """``(n, n)`` labels ``"<letter at i><letter at j>"`` of one sequence, for the interaction heatmap."""
+    return [[a + b for b in sequence] for a in sequence]
 
 
 def pwm_matrix(pwm: np.ndarray, alphabet: Alphabet, mode: str = "information") -> pd.DataFrame:

@@ -268,3 +268,17 @@ def test_wrong_inputs_are_named():
     ex = explain_sequences(sk, random_sequences(3, 8), with_interactions=False)
     with pytest.raises(ValueError, match="no interactions"):
         top_interactions(ex)
+
+
+def test_pairwise_summary_matches_dense_pairwise():
+    from shapzero_core.analysis import pairwise_summary
+
+    sk = random_sketch(7, 40, seed=15)
+    ex = explain_sequences(sk, random_sequences(150, 7, seed=16))
+    P = ex.interactions.pairwise()
+    np.testing.assert_allclose(pairwise_summary(ex), np.abs(P).mean(0), atol=1e-12)
+    np.testing.assert_allclose(pairwise_summary(ex, "mean"), P.mean(0), atol=1e-12)
+    np.testing.assert_allclose(pairwise_summary(ex, "rms", mask=np.arange(10)), np.sqrt((P[:10] ** 2).mean(0)),
+                               atol=1e-12)
+    with pytest.raises(ValueError, match="stat"):
+        pairwise_summary(ex, "median")

@@ -129,3 +129,12 @@ def test_colors_are_shared_and_cover_proteins():
     assert set(p) == set(PROTEIN.letters)
     with pytest.raises(ValueError, match="finite"):
         logo_plotly(pd.DataFrame([[np.nan, 1.0]], columns=["A", "C"], index=[1]))
+
+
+def test_pair_labels_feed_the_heatmap():
+    from shapzero_core.figures import pair_labels
+
+    lab = pair_labels("ACG")
+    assert lab[0][2] == "AG" and lab[2][0] == "GA" and len(lab) == 3
+    fig = interaction_heatmap_plotly(np.ones((3, 3)), letters=lab)
+    assert {tuple(c[:3]) for c in fig.data[0].customdata} >= {(1, 3, "AG"), (3, 1, "GA")}
