@@ -140,8 +140,10 @@ class SequenceSet:
         ``N`` rows (index ``0..N-1``) of the other columns of a table, the FASTA ``description``, and
         ``original_id`` when duplicate ids were renamed. May have no columns.
     rejected : pandas.DataFrame
-        One row per rejected record: ``row`` (1-based record number in the file), ``line`` (1-based line
-        where the record starts, ``<NA>`` if unknown), ``id``, ``sequence`` (as read), ``reason``.
+        One row per rejected record: ``row`` (1-based record number in the file; 0 for text before the
+        first FASTA header), ``line`` (1-based line where the record starts, ``<NA>`` if unknown, e.g. after
+        quoted multi-line CSV fields), ``id``, ``sequence`` (as read), ``reason`` (starts with ``empty:``,
+        ``length:``, ``letter:`` or ``format:``).
     n : int
         Sequence length (0 only if nothing could be read).
     notes : tuple of str
