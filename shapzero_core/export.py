@@ -510,12 +510,11 @@ def _write_figures(expl, pls, split, top, motifs, diff, fig_dir: Path, cfg: Expo
         logo_matplotlib(pls.matrix(), title=f"Mean SHAP by position and letter (N={expl.N})", ylabel="mean SHAP"),
         fig_dir / "logo_position_letter", ff,
     )
-    for part in ("positive", "negative"):
-        paths += save_figure(
-            logo_matplotlib(split.matrix(part), ylabel=f"mean {part} part",
-                            title=f"Interactions of order >= 2 split over their positions: {part} parts"),
-            fig_dir / f"logo_split_interactions_{part}", ff,
-        )
+    paths += save_figure(
+        logo_matplotlib(split.matrix("positive"), below=split.matrix("negative"), ylabel="mean split value",
+                        title="Interactions of order >= 2 split over their positions (positive up, negative down)"),
+        fig_dir / "logo_split_interactions", ff,
+    )
     for s in range(min(cfg.logos_for, expl.N)):
         paths += save_figure(
             logo_matplotlib(saliency_matrix(expl.shap[s], expl.sequences[s], expl.alphabet),

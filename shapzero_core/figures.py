@@ -192,6 +192,20 @@ def _check_matrix(matrix: pd.DataFrame) -> pd.DataFrame:
     return matrix
 
 
+def _split_pair(
+    matrix: pd.DataFrame, below: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    matrix = _check_matrix(matrix)
+    if below is None:
+        return matrix, None
+    below = _check_matrix(below)
+    if below.shape != matrix.shape or list(below.columns) != list(matrix.columns):
+        raise ValueError(f"below must have the shape and columns of matrix, got {below.shape} vs {matrix.shape}")
+    if (below.to_numpy() > 0).any():
+        raise ValueError("below must hold values <= 0 (the negative parts)")
+    return matrix.clip(lower=0.0), below
+
+
 # ---------------------------------------------------------------------------------------------- plotly logo
 @functools.lru_cache(maxsize=256)
 def _glyph(letter: str) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
@@ -265,6 +279,7 @@ def logo_plotly(
     ylabel: str = "SHAP value",
     colors: Mapping[str, str] | None = None,
     height: int = 300,
+    below: pd.DataFrame | None = None,
 ) -> Any:
     """A sequence logo as a plotly figure (letter glyphs as filled path shapes, hover per letter).
 
@@ -278,6 +293,10 @@ def logo_plotly(
         Default :func:`letter_colors`.
     height : int
         Pixels.
+    below : pandas.DataFrame, optional
+        A second matrix of the same shape drawn below the axis (its values must be <= 0) while only the
+        positive part of ``matrix`` is drawn above: the paper's split-interaction summary, where each
+        letter has a positive and a negative part (:meth:`SplitSummary.matrix`).
 
     Returns
     -------
@@ -287,9 +306,9 @@ def logo_plotly(
     """
     import plotly.graph_objects as go
 
-    matrix = _check_matrix(matrix)
+    matrix, below = _split_pair(matrix, below)
     colors = dict(colors or letter_colors("".join(map(str, matrix.columns))))
-    boxes = _stack(matrix)
+    boxes = _stack(matrix) + (_stack(below) if below is not None else [])
     half = _GLYPH_WIDTH / 2
     shapes = []
     for pos, let, y0, y1, val in boxes:
@@ -321,8 +340,9 @@ def logo_plotly(
     )
     positions = [int(p) for p in matrix.index]
     M = matrix.to_numpy(dtype=np.float64)
+    B = below.to_numpy(dtype=np.float64) if below is not None else M
     top = float(np.clip(M, 0, None).sum(axis=1).max())
-    bottom = float(np.clip(M, None, 0).sum(axis=1).min())
+    bottom = float(np.clip(B, None, 0).sum(axis=1).min())
     pad = 0.05 * max(top - bottom, 1e-12)
     fig.update_layout(
         template=plotly_template(),
@@ -365,8 +385,10 @@ def logo_matplotlib(
     colors: Mapping[str, str] | None = None,
     width: float | None = None,
     height: float = 2.2,
+    below: pd.DataFrame | None = None,
 ) -> Any:
-    """The same logo as :func:`logo_plotly`, drawn with logomaker (for SVG / PDF / PNG export).
+    """The same logo as :func:`logo_plotly` (including ``below``), drawn with logomaker (for SVG / PDF /
+    PNG export).
 
     Returns
     -------
@@ -374,7 +396,7 @@ def logo_matplotlib(
     """
     import logomaker
 
-    matrix = _check_matrix(matrix)
+    matrix, below = _split_pair(matrix, below)
     colors = dict(colors or letter_colors("".join(map(str, matrix.columns))))
     n = matrix.shape[0]
     plt = _mpl()
@@ -382,15 +404,21 @@ def logo_matplotlib(
         fig, ax = _new_figure(width or max(4.0, 0.22 * n + 1.2), height)
         df = matrix.copy()
         df.index = df.index.astype(int)
-        logomaker.Logo(
-            df,
-            ax=ax,
-            color_scheme=colors,
-            font_name=FONT_FAMILY,
-            flip_below=True,
-            width=_GLYPH_WIDTH,
-            stack_order="big_on_top",
-        )
+        for part in [df] if below is None else [df, below.set_axis(df.index, axis=0)]:
+            logomaker.Logo(
+                part,
+                ax=ax,
+                color_scheme=colors,
+                font_name=FONT_FAMILY,
+                flip_below=True,
+                width=_GLYPH_WIDTH,
+                stack_order="big_on_top",
+            )
+        if below is not None:
+            lo = float(np.clip(below.to_numpy(), None, 0).sum(axis=1).min())
+            hi = float(np.clip(df.to_numpy(), 0, None).sum(axis=1).max())
+            pad = 0.05 * max(hi - lo, 1e-12)
+            ax.set_ylim(lo - pad, hi + pad)
         ax.axhline(0, color="#888888", lw=0.6)
         ax.set_xticks(_position_ticks(int(df.index.max())) if int(df.index.min()) == 1 else list(df.index))
         ax.set_xlim(int(df.index.min()) - 0.6, int(df.index.max()) + 0.6)

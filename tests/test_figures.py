@@ -138,3 +138,17 @@ def test_pair_labels_feed_the_heatmap():
     assert lab[0][2] == "AG" and lab[2][0] == "GA" and len(lab) == 3
     fig = interaction_heatmap_plotly(np.ones((3, 3)), letters=lab)
     assert {tuple(c[:3]) for c in fig.data[0].customdata} >= {(1, 3, "AG"), (3, 1, "GA")}
+
+
+def test_split_logo_draws_positive_up_and_negative_down():
+    pos = pd.DataFrame([[0.5, 0.0, 0.2, 0.0]], columns=list("ACGT"), index=[1])
+    neg = pd.DataFrame([[-0.3, 0.0, 0.0, -0.1]], columns=list("ACGT"), index=[1])
+    fig = logo_plotly(pos, below=neg)
+    boxes = {(c[1], float(c[2])) for c in fig.data[0].customdata}
+    assert boxes == {("A", 0.5), ("G", 0.2), ("A", -0.3), ("T", -0.1)}
+    assert len(fig.layout.shapes) == 4 and fig.layout.yaxis.range[0] < -0.4
+    mfig = logo_matplotlib(pos, below=neg)
+    lo, hi = mfig.axes[0].get_ylim()
+    assert lo <= -0.4 and hi >= 0.7
+    with pytest.raises(ValueError, match="<= 0"):
+        logo_plotly(pos, below=pos)
