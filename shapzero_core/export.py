@@ -96,7 +96,9 @@ def shap_table(expl: Explanation) -> pd.DataFrame:
     )
 
 
-def interaction_table(expl: Explanation, min_order: int = 2, min_abs: float = 0.0) -> pd.DataFrame:
+def interaction_table(
+    expl: Explanation, min_order: int = 2, min_abs: float = 0.0, top_per_sequence: int | None = None
+) -> pd.DataFrame:
     """Tidy interaction values: ``seq_id, positions, letters, order, index, value``.
 
     Parameters
@@ -107,6 +109,9 @@ def interaction_table(expl: Explanation, min_order: int = 2, min_abs: float = 0.
         Smallest order written (default 2; order-1 Möbius terms are not SHAP values).
     min_abs : float
         Drop values with ``|value| <= min_abs`` (0 drops exact zeros only).
+    top_per_sequence : int, optional
+        Keep only the this many largest ``|value|`` of each sequence (None: all; the full table has up to
+        ``N * G`` rows).
 
     Returns
     -------
@@ -118,6 +123,16 @@ def interaction_table(expl: Explanation, min_order: int = 2, min_abs: float = 0.
         raise ValueError("this explanation has no interactions (explain with with_interactions=True)")
     cols = ["seq_id", "positions", "letters", "order", "index", "value"]
     orders = inter.orders
+    sel_cols = np.flatnonzero(orders >= min_order)
+    keep = np.abs(inter.values[:, sel_cols]) > min_abs  # (N, G_sel)
+    if top_per_sequence is not None and 0 < top_per_sequence < sel_cols.size:
+        k = int(top_per_sequence)
+        part = np.argpartition(-np.abs(inter.values[:, sel_cols]), k - 1, axis=1)[:, :k]
+        top = np.zeros_like(keep)
+        np.put_along_axis(top, part, True, axis=1)
+        keep &= top
+    keep_full = np.zeros(inter.values.shape, dtype=bool)
+    keep_full[:, sel_cols] = keep
     frames = []
     table = np.frombuffer(expl.alphabet.letters.encode("ascii"), dtype=np.uint8)
     ids = np.asarray(expl.ids, dtype=object)
@@ -125,7 +140,7 @@ def interaction_table(expl: Explanation, min_order: int = 2, min_abs: float = 0.
         gcols = np.flatnonzero(orders == d)
         S = np.array([inter.sets[g] for g in gcols], dtype=np.intp)  # (G_d, d)
         V = inter.values[:, gcols]  # (N, G_d)
-        r, c = np.nonzero(np.abs(V) > min_abs)
+        r, c = np.nonzero(keep_full[:, gcols])
         if r.size == 0:
             continue
         L = expl.X[r[:, None], S[c]]  # (M, d) letter codes
@@ -246,8 +261,9 @@ class ExportConfig:
         ``("csv", "parquet")`` or a subset.
     figure_formats : tuple of str
         ``("svg", "pdf", "png")`` or a subset; empty to skip figures.
-    interactions_min_order, interactions_min_abs
-        Filters of the per-sequence interaction table (it has up to ``N * G`` rows).
+    interactions_min_order, interactions_min_abs, interactions_per_sequence
+        Filters of the per-sequence interaction table (unfiltered it has up to ``N * G`` rows; by default
+        the 50 largest ``|value|`` of each sequence are kept, None keeps all).
     top_k : int
         Rows of the top-interactions table (all combinations go to ``top_interactions_all``).
     logos_for : int
@@ -264,6 +280,7 @@ class ExportConfig:
     figure_formats: tuple[str, ...] = ("svg", "pdf", "png")
     interactions_min_order: int = 2
     interactions_min_abs: float = 0.0
+    interactions_per_sequence: int | None = 50
     top_k: int = 50
     logos_for: int = 3
     modisco: bool = True
@@ -370,7 +387,9 @@ def export_all(
     files["interactions"] = timed(
         "interactions",
         lambda: write_table(
-            interaction_table(expl, cfg.interactions_min_order, cfg.interactions_min_abs), out / "interactions", tf
+            interaction_table(expl, cfg.interactions_min_order, cfg.interactions_min_abs,
+                              cfg.interactions_per_sequence),
+            out / "interactions", tf,
         ),
     )
     if len(seqs.rejected):
@@ -467,6 +486,7 @@ def export_all(
             "interaction_sets": len(expl.interactions.sets) if expl.interactions is not None else 0,
             "interactions_min_order": cfg.interactions_min_order,
             "interactions_min_abs": cfg.interactions_min_abs,
+            "interactions_per_sequence": cfg.interactions_per_sequence,
             "top_k": cfg.top_k,
             "compare": [cfg.compare_column, list(cfg.compare_values)] if cfg.compare_column else None,
             "positions": "1-based",

@@ -100,7 +100,7 @@ def test_export_all_reads_back(tmp_path, labelled):
         np.testing.assert_allclose(pl["mean"].to_numpy().reshape(16, 4), position_letter_summary(ex).mean,
                                    rtol=1e-12, equal_nan=True)
         it = read_table(out / f"interactions.{fmt}")
-        ref_it = interaction_table(ex)
+        ref_it = interaction_table(ex, top_per_sequence=50)
         assert it["seq_id"].tolist() == ref_it["seq_id"].tolist()
         np.testing.assert_allclose(it["value"], ref_it["value"], rtol=1e-12)
     with np.load(out / "modisco_ohe.npz", allow_pickle=False) as z:
@@ -162,3 +162,19 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "no column 'grp'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["export", "--sketch", str(sk_path), "--sequences", str(good), "--out", "x", "--figures", "gif"])
+
+
+def test_interaction_table_filters(labelled):
+    sk = planted_sketch()
+    ex = explain_sequences(sk, labelled.subset(np.arange(20)))
+    full = interaction_table(ex, min_order=1)
+    assert set(full["order"]) == {1, 2, 4}
+    top3 = interaction_table(ex, min_order=2, top_per_sequence=3)
+    assert (top3.groupby("seq_id").size() <= 3).all()
+    every = interaction_table(ex, min_order=2)
+    for sid, grp in every.groupby("seq_id"):
+        best = np.sort(np.abs(grp["value"].to_numpy()))[::-1][:3]
+        got = np.sort(np.abs(top3.loc[top3["seq_id"] == sid, "value"].to_numpy()))[::-1]
+        np.testing.assert_allclose(got, best)
+    big = interaction_table(ex, min_abs=0.5)
+    assert (big["value"].abs() > 0.5).all() and len(big) < len(every)

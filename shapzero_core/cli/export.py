@@ -57,6 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="smallest order in the per-sequence interaction table (default 2)")
     p.add_argument("--interactions-min-abs", type=float, default=0.0,
                    help="drop per-sequence interaction values with |value| <= this (default 0)")
+    p.add_argument("--interactions-per-sequence", type=int, default=50,
+                   help="keep the K largest |value| per sequence in the interaction table; 0 keeps all (default 50)")
     p.add_argument("--logos", type=int, default=3, help="SHAP logo figures for the first K sequences (default 3)")
     p.add_argument("--no-modisco", action="store_true", help="skip the TF-MoDISco arrays")
     p.add_argument("--compare", nargs=3, metavar=("COLUMN", "A", "B"), default=None,
@@ -80,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
     from ..fourier import FourierSketch
     from ..sequences import read_sequences
 
-    if args.top < 1 or args.logos < 0:
-        raise UserError("--top must be >= 1 and --logos >= 0")
+    if args.top < 1 or args.logos < 0 or args.interactions_per_sequence < 0:
+        raise UserError("--top must be >= 1, --logos and --interactions-per-sequence >= 0")
     if args.max_mb <= 0:
         raise UserError("--max-mb must be positive")
     sketch = FourierSketch.load(args.sketch)
@@ -116,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         figure_formats=tuple(args.figures),
         interactions_min_order=args.interactions_min_order,
         interactions_min_abs=args.interactions_min_abs,
+        interactions_per_sequence=args.interactions_per_sequence or None,
         top_k=args.top,
         logos_for=args.logos,
         modisco=not args.no_modisco,
