@@ -976,7 +976,7 @@ def find_motifs(
     if seqlets is None:
         seqlets = find_seqlets(expl, mask=mask, **seqlet_options)  # type: ignore[arg-type]
     q = expl.alphabet.q
-    cands: list[tuple[int, int, str, np.ndarray]] = []  # (-num, key, name placeholder, seqlet row indices)
+    cands: list[tuple[int, int, str, np.ndarray]] = []  # (sign, length, consensus, seqlet row indices)
     if len(seqlets):
         sl_len = seqlets["length"].to_numpy()
         sl_sign = seqlets["sign"].to_numpy()
@@ -989,7 +989,8 @@ def find_motifs(
                 kmers, inv, cnt = np.unique(W, axis=0, return_inverse=True, return_counts=True)
                 inv = inv.ravel()
                 remaining = np.ones(kmers.shape[0], dtype=bool)
-                while remaining.any() and len(cands) < 4 * max_motifs:
+                found = 0
+                while remaining.any() and found < max_motifs:
                     rem = np.flatnonzero(remaining)
                     c = rem[np.argmax(cnt[rem])]
                     if cnt[c] < 1:
@@ -1003,6 +1004,7 @@ def find_motifs(
                             break  # every remaining k-mer is rarer still
                         continue
                     cands.append((int(sgn), int(L), expl.alphabet.decode(kmers[c][None, :])[0], member_rows))
+                    found += 1
     cands.sort(key=lambda t: -t[3].size)
     cands = cands[:max_motifs]
     motifs: list[Motif] = []
