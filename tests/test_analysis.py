@@ -282,3 +282,20 @@ def test_pairwise_summary_matches_dense_pairwise():
                                atol=1e-12)
     with pytest.raises(ValueError, match="stat"):
         pairwise_summary(ex, "median")
+
+
+def test_motifs_of_both_signs_and_min_seqlets():
+    n, N = 20, 800
+    up = np.zeros((Q,) * 3)
+    up[2, 0, 3] = 2.0  # GAT at 0-based 2..4 raises
+    down = np.zeros((Q,) * 3)
+    down[1, 1, 2] = -2.0  # CCG at 0-based 12..14 lowers
+    sk = planted([((2, 3, 4), up), ((12, 13, 14), down)], n)
+    X = random_sequences(N, n, seed=17).X.copy()
+    X[: N // 2, 2:5] = [2, 0, 3]
+    X[N // 4 : 3 * N // 4, 12:15] = [1, 1, 2]
+    ex = explain_sequences(sk, SequenceSet.from_codes(X, DNA), with_interactions=False)
+    res = find_motifs(ex, min_seqlets=50)
+    got = {(m.consensus, m.sign, m.common_start) for m in res.motifs}
+    assert ("GAT", 1, 3) in got and ("CCG", -1, 13) in got
+    assert all(m.num_seqlets >= 50 for m in res.motifs)
