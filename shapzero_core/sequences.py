@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .alphabet import DNA, Alphabet, check_codes
+from .alphabet import DNA, Alphabet, check_codes, get_alphabet
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -601,7 +601,7 @@ def _unique_ids(ids: list[str]) -> tuple[list[str], int]:
 # ---------------------------------------------------------------------------------------------- public
 def read_sequences(
     source: str | os.PathLike[str] | bytes,
-    alphabet: Alphabet = DNA,
+    alphabet: Alphabet | str = DNA,
     n: int | None = None,
     format: str | None = None,
     name: str | None = None,
@@ -615,7 +615,8 @@ def read_sequences(
     ----------
     source : path or bytes
         A file path (``.gz`` allowed) or the file content (e.g. a Streamlit upload's ``getvalue()``).
-    alphabet : Alphabet, default DNA
+    alphabet : Alphabet or str, default DNA
+        An :class:`Alphabet`, or ``"dna"``, ``"rna"``, ``"protein"`` or a string of letters.
     n : int, optional
         Required sequence length; other lengths are rejected. Default: the most common length.
     format : {"fasta", "csv", "tsv", "txt"}, optional
@@ -641,6 +642,8 @@ def read_sequences(
         ``source`` is a path that does not exist.
     """
     label = _label(source, name)
+    if isinstance(alphabet, str):
+        alphabet = get_alphabet(alphabet)
     if n is not None and (not isinstance(n, int | np.integer) or n < 1):
         raise ValueError(f"n must be a positive integer, got {n!r}")
     if format is not None:
