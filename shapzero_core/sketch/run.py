@@ -1,0 +1,506 @@
+"""``sketch_model``: query a model block by block (cached, resumable, cancellable), then decode its sparse
+Fourier transform, tune the noise threshold on held-out sequences and refit by least squares.
+
+Phases and their progress stages:
+
+``query``   every training block and the test set, chunk by chunk through the executor; each finished block
+            is cached (see :mod:`shapzero_core.sketch.cache`) before the next progress event.
+``decode``  the b-dimensional FFTs of all blocks.
+``tune``    one peeling (+ refit) per candidate noise level, scored by NMSE on the *validation* half of the
+            held-out sequences (skipped when ``noise_sd`` is given).
+``refit``   least squares of the chosen support on all training samples.
+``done``    the report is complete; R^2 and NMSE are measured on the *other* half of the held-out
+            sequences, never used for any choice (all of them when nothing was tuned).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as _dt
+import hashlib
+import platform
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ..alphabet import DNA, Alphabet, get_alphabet
+from ..errors import ModelError
+from ..executors import DEFAULT_BATCH_SIZE
+from ..fourier import FourierSketch, term_values
+from ..progress import CancelToken, ProgressCallback, null_progress
+from .cache import QueryCache
+from .decode import peel, refit, subsampled_transforms, symmetrize
+from .plan import QueryChunk, SketchConfig, SketchPlan, plan_for_budget, plan_sketch
+
+__all__ = ["evaluate_chunk", "model_identity", "sketch_model"]
+
+_GAMMA = 0.5
+_FINGERPRINT_SIZE = 16
+_HOLDOUT_POINTS = 500
+
+
+class _BadOutput(ModelError):
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.row = row
+
+
+def evaluate_chunk(model: Callable[[np.ndarray], Any], chunk: QueryChunk) -> np.ndarray:
+    """Evaluate one chunk of queries (an executor task; module level so that it pickles by name).
+
+    Parameters
+    ----------
+    model : callable
+        ``int8 (N, n) -> float (N,)``.
+    chunk : QueryChunk
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float64 (stop - start,)``.
+
+    Raises
+    ------
+    ModelError
+        If the model raises, returns the wrong shape, or NaN / inf.
+    """
+    X = chunk.sequences()
+    N = X.shape[0]
+    try:
+        y = model(X)
+    except ModelError:
+        raise
+    except Exception as e:
+        raise ModelError(f"the model raised {type(e).__name__}: {e}") from e
+    try:
+        y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise _BadOutput(f"the model returned something that is not numbers ({type(y).__name__}: {e})") from e
+    if y.shape not in ((N,), (N, 1)):
+        raise _BadOutput(f"the model returned shape {y.shape} for {N} sequences (expected ({N},))")
+    y = y.reshape(N)
+    bad = ~np.isfinite(y)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise _BadOutput(f"the model returned {y[first]} (NaN/inf) for {int(bad.sum())} of {N} sequences", row=first)
+    return y
+
+
+def model_identity(model: Any, n: int, alphabet: Alphabet) -> tuple[str, int]:
+    """A stable identity for the query cache, and the model queries it cost.
+
+    Uses ``model.identity`` when the model has one (adapters of :mod:`shapzero_core.models` do). Otherwise
+    the identity is a fingerprint: sha256 of the callable's qualified name and its outputs on 16 fixed
+    random sequences, so a changed model never reuses a cache.
+    """
+    ident = getattr(model, "identity", None)
+    if isinstance(ident, str) and ident:
+        return ident, 0
+    rng = np.random.default_rng(20241025)
+    X = rng.integers(0, alphabet.q, size=(_FINGERPRINT_SIZE, n), dtype=np.int8)
+    y = evaluate_chunk(model, QueryChunk("fingerprint", 0, _FINGERPRINT_SIZE, alphabet.q, 1, X=X))
+    name = f"{getattr(model, '__module__', '')}:{getattr(model, '__qualname__', type(model).__qualname__)}"
+    h = hashlib.sha256(name.encode() + np.round(y, 10).tobytes() + alphabet.letters.encode())
+    return h.hexdigest(), _FINGERPRINT_SIZE
+
+
+# ================================================================================================ queries
+def _run_chunks(
+    model: Any,
+    chunks: Iterable[QueryChunk],
+    executor: cf.Executor | None,
+    window: int,
+    on_result: Callable[[QueryChunk, np.ndarray], None],
+    cancel: CancelToken | None,
+) -> None:
+    """Evaluate chunks inline or through ``executor`` with at most ``window`` tasks in flight."""
+    if executor is None:
+        for ch in chunks:
+            if cancel is not None:
+                cancel.raise_if_cancelled("the sketch")
+            on_result(ch, _evaluate_named(model, ch))
+        return
+    it = iter(chunks)
+    pending: dict[cf.Future, QueryChunk] = {}
+
+    def fill() -> None:
+        while len(pending) < window:
+            ch = next(it, None)
+            if ch is None:
+                return
+            pending[executor.submit(evaluate_chunk, model, ch)] = ch
+
+    try:
+        fill()
+        while pending:
+            if cancel is not None:
+                cancel.raise_if_cancelled("the sketch")
+            done, _ = cf.wait(list(pending), timeout=0.1, return_when=cf.FIRST_COMPLETED)
+            for f in done:
+                ch = pending.pop(f)
+                try:
+                    y = f.result()
+                except ModelError as e:
+                    raise _located(e, ch) from e
+                on_result(ch, y)
+            fill()
+    except BaseException:
+        for f in pending:
+            f.cancel()
+        cf.wait(list(pending))  # tasks already running finish their batch; their results are dropped
+        raise
+
+
+def _evaluate_named(model: Any, ch: QueryChunk) -> np.ndarray:
+    try:
+        return evaluate_chunk(model, ch)
+    except ModelError as e:
+        raise _located(e, ch) from e
+
+
+def _located(e: ModelError, ch: QueryChunk) -> ModelError:
+    where = "the held-out test set" if ch.block == "test" else f"query block {ch.block}"
+    msg = f"{where}, rows {ch.start}-{ch.stop - 1}: {e}"
+    row = getattr(e, "row", None)
+    if row is not None:
+        x = ch.sequences()[row]
+        msg += f" (first bad sequence: codes {''.join(map(str, x.tolist()))})" if x.size <= 60 else ""
+    return ModelError(msg + "; the blocks finished so far are kept in the query cache")
+
+
+def _query_all(
+    plan: SketchPlan,
+    model: Any,
+    cache: QueryCache | None,
+    executor: cf.Executor | None,
+    batch_size: int,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    names = [plan.block_name(c, p) for c, p in plan.blocks] + (["test"] if plan.num_test_queries else [])
+    sizes = {nm: (plan.num_test_queries if nm == "test" else plan.block_size) for nm in names}
+    values: dict[str, np.ndarray] = {}
+    if cache is not None:
+        for nm in names:
+            v = cache.load(nm)
+            if v is not None:
+                values[nm] = v
+        for msg in cache.problems:
+            progress("query", 0, plan.num_queries, msg)
+    cached = sum(sizes[nm] for nm in values)
+    todo = [nm for nm in names if nm not in values]
+    total = plan.num_queries
+    state = {"done": cached, "t0": time.perf_counter(), "queried": 0}
+    progress("query", cached, total,
+             f"{cached:,} of {total:,} queries cached, {total - cached:,} to go" if cached else
+             f"querying the model: {total:,} queries in {len(names)} blocks")
+    buffers: dict[str, np.ndarray] = {}
+    filled: dict[str, int] = {}
+
+    def chunks() -> Iterable[QueryChunk]:
+        for nm in todo:
+            yield from plan.chunks(nm, batch_size)
+
+    def on_result(ch: QueryChunk, y: np.ndarray) -> None:
+        buf = buffers.get(ch.block)
+        if buf is None:
+            buf = buffers[ch.block] = np.empty(sizes[ch.block], dtype=np.float64)
+            filled[ch.block] = 0
+        buf[ch.start : ch.stop] = y
+        filled[ch.block] += ch.stop - ch.start
+        state["done"] += ch.stop - ch.start
+        state["queried"] += ch.stop - ch.start
+        if filled[ch.block] == sizes[ch.block]:
+            values[ch.block] = buffers.pop(ch.block)
+            if cache is not None:
+                cache.save(ch.block, values[ch.block])
+        dt = time.perf_counter() - state["t0"]
+        rate = state["queried"] / dt if dt > 0 else 0.0
+        left = total - state["done"]
+        eta = f", ETA {left / rate:,.0f} s" if rate > 0 else ""
+        progress("query", state["done"], total, f"{state['done']:,}/{total:,} queries ({rate:,.0f}/s{eta})")
+
+    window = max(2, 2 * int(getattr(executor, "max_workers", 0) or _threads(executor) or 1))
+    _run_chunks(model, chunks(), executor, window, on_result, cancel)
+    stats = {"cached": cached, "queried": state["queried"], "damaged_blocks": len(cache.problems) if cache else 0}
+    return values, stats
+
+
+def _threads(executor: Any) -> int:
+    fn = getattr(executor, "total_threads", None)
+    try:
+        return int(fn()) if callable(fn) else 0
+    except Exception:
+        return 0
+
+
+# ================================================================================================ decode
+def _nmse(pred: np.ndarray, y: np.ndarray, mu: float) -> float:
+    den = float(np.sum((y - mu) ** 2))
+    return float(np.sum((pred - y) ** 2) / den) if den > 0 else float(np.sum((pred - y) ** 2) > 0)
+
+
+def _r2(pred: np.ndarray, y: np.ndarray) -> float:
+    den = float(np.sum((y - y.mean()) ** 2))
+    return 1.0 - float(np.sum((pred - y) ** 2)) / den if den > 0 else float("nan")
+
+
+def _predict(locs: np.ndarray, coefs: np.ndarray, X: np.ndarray, q: int) -> np.ndarray:
+    if locs.shape[0] == 0:
+        return np.zeros(X.shape[0])
+    out = np.empty(X.shape[0])
+    step = max(1, 1_000_000 // locs.shape[0])
+    for s in range(0, X.shape[0], step):
+        out[s : s + step] = term_values(locs, coefs, X[s : s + step], q).sum(1)
+    return out
+
+
+class _Decoder:
+    """Peel / symmetrise / refit for one set of transforms, scored on validation sequences."""
+
+    def __init__(self, U: np.ndarray, mu: float, plan: SketchPlan, do_refit: bool):
+        self.U, self.mu, self.plan, self.do_refit = U, mu, plan, do_refit
+
+    def fit(self, noise_sd: float) -> dict[str, Any]:
+        plan = self.plan
+        pr = peel(self.U, plan, noise_sd, gamma=_GAMMA)
+        zero = np.zeros((1, plan.n), np.int8)
+        locs, peeled = symmetrize(np.concatenate([zero, pr.locations]), np.concatenate([[0j], pr.coefficients]),
+                                  plan.q)
+        out = {"noise_sd": noise_sd, "peel": pr, "locations": locs, "peeled": peeled}
+        out["coefficients"] = self._refit(locs) if self.do_refit else peeled
+        return out
+
+    def _refit(self, locs: np.ndarray) -> np.ndarray:
+        c = refit(self.U, self.plan, locs)
+        loc2, c2 = symmetrize(locs, c, self.plan.q)  # exact symmetry (the LS solution is symmetric up to round-off)
+        assert np.array_equal(loc2, locs)
+        return c2
+
+    def with_mean(self, locs: np.ndarray, coefs: np.ndarray) -> np.ndarray:
+        c = coefs.copy()
+        c[~locs.any(axis=1)] += self.mu
+        return c
+
+
+def _candidate_noise(U: np.ndarray, plan: SketchPlan) -> np.ndarray:
+    """Coarse grid of noise levels: per-entry bin-test cutoffs from the largest bin energy down 12 decades,
+    plus the package's heuristic (5 % of the median |U|) and 0."""
+    B, PL = plan.num_bins, U.shape[2]
+    e = (np.abs(U) ** 2).sum(2) / PL  # per-entry energy of every bin
+    emax = float(e.max())
+    if emax <= 0:
+        return np.array([0.0])
+    tau = emax * np.logspace(-0.5, -12, 16)
+    sig = np.sqrt(tau * B / (1 + _GAMMA))
+    c0 = 0.05 * float(np.median(np.abs(U)))
+    pkg = np.sqrt(max(c0 - 1e-9, 0.0) * B / (1 + _GAMMA))
+    return np.unique(np.concatenate([sig, [pkg, 0.0]]))[::-1]
+
+
+def _tune(dec: _Decoder, Xv: np.ndarray, yv: np.ndarray, progress: ProgressCallback,
+          cancel: CancelToken | None, max_rounds: int = 2) -> tuple[dict[str, Any], list[dict[str, float]]]:
+    """Pick the noise level with the smallest validation NMSE (coarse grid, then zoom)."""
+    plan = dec.plan
+    tried: dict[float, tuple[float, dict[str, Any]]] = {}
+
+    def score(sig: float) -> float:
+        if sig in tried:
+            return tried[sig][0]
+        if cancel is not None:
+            cancel.raise_if_cancelled("the sketch")
+        fit = dec.fit(float(sig))
+        pred = _predict(fit["locations"], dec.with_mean(fit["locations"], fit["coefficients"]), Xv, plan.q)
+        tried[sig] = (_nmse(pred, yv, dec.mu), fit)
+        return tried[sig][0]
+
+    grid = _candidate_noise(dec.U, plan)
+    total = len(grid) + 8 * max_rounds
+    step = 0
+    for sig in grid:
+        step += 1
+        v = score(float(sig))
+        progress("tune", step, total, f"noise_sd {sig:.3g}: validation NMSE {v:.3g}")
+        if v < 1e-12:
+            break
+    for _ in range(max_rounds):
+        best = min(tried, key=lambda s: tried[s][0])
+        if tried[best][0] < 1e-12:
+            break
+        sigs = sorted(tried)
+        i = sigs.index(best)
+        lo = sigs[i - 1] if i > 0 else best / 3
+        hi = sigs[i + 1] if i + 1 < len(sigs) else best * 3
+        lo = max(lo, best / 30) if best > 0 else lo
+        zoom = np.geomspace(max(lo, 1e-300), hi, 10)[1:-1] if hi > 0 else []
+        before = tried[best][0]
+        for sig in zoom:
+            step += 1
+            v = score(float(sig))
+            progress("tune", step, total, f"noise_sd {sig:.3g}: validation NMSE {v:.3g}")
+        if min(v for v, _ in tried.values()) >= before * (1 - 1e-3):
+            break
+    best = min(tried, key=lambda s: (tried[s][0], -s))
+    trail = [{"noise_sd": float(s), "nmse": float(tried[s][0])} for s in sorted(tried)]
+    return tried[best][1], trail
+
+
+# ================================================================================================ entry
+def _resolve(model: Any, n: int | None, alphabet: Alphabet | str | None) -> tuple[int, Alphabet]:
+    if not callable(model):
+        raise TypeError(f"model must be callable (int8 (N, n) -> float (N,)), got {type(model).__name__}")
+    alpha = get_alphabet(alphabet) if alphabet is not None else getattr(model, "alphabet", None) or DNA
+    if not isinstance(alpha, Alphabet):
+        alpha = get_alphabet(alpha)
+    mn = getattr(model, "n", None)
+    if n is None:
+        if not isinstance(mn, int | np.integer) or mn < 1:
+            raise ValueError("the sequence length n is not known: pass n=... (the model does not state it)")
+        n = int(mn)
+    elif isinstance(mn, int | np.integer) and mn != n:
+        raise ValueError(f"n={n} but the model takes sequences of length {mn}")
+    return int(n), alpha
+
+
+def sketch_model(
+    model: Callable[[np.ndarray], Any],
+    n: int | None = None,
+    alphabet: Alphabet | str | None = None,
+    config: SketchConfig | None = None,
+    budget: int | None = None,
+    executor: cf.Executor | None = None,
+    cache_dir: str | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    batch_size: int | None = None,
+) -> FourierSketch:
+    """Sketch a model's sparse q-ary Fourier transform (q-SFT with SHAP zero's decoder, plus a refit).
+
+    Parameters
+    ----------
+    model : callable
+        ``int8 (N, n)`` letter codes -> ``float (N,)`` scores. Its ``n``, ``alphabet``, ``identity`` and
+        ``name`` attributes are used when present (the adapters of :mod:`shapzero_core.models` have them).
+    n : int, optional
+        Sequence length (default: ``model.n``).
+    alphabet : Alphabet or str, optional
+        Default: ``model.alphabet``, else DNA.
+    config : SketchConfig, optional
+        The plan's parameters. Give ``config`` or ``budget`` (training queries, see :func:`plan_for_budget`).
+    budget : int, optional
+    executor : concurrent.futures.Executor, optional
+        Where the query chunks run (:class:`~shapzero_core.executors.LocalExecutor`,
+        :class:`~shapzero_core.dask_executor.DaskExecutor`...). Default: inline, in this thread.
+    cache_dir : path, optional
+        Root of the query cache. A repeated call with the same model and plan resumes: finished blocks are
+        read back (verified), never queried again.
+    progress : callable, optional
+        ``progress(stage, done, total, message)``; stages ``query``, ``decode``, ``tune``, ``refit``, ``done``.
+    cancel : CancelToken, optional
+        Checked between chunks and tuning steps; raises :class:`~shapzero_core.progress.Cancelled`.
+    batch_size : int, optional
+        Queries per task (default: ``executor.batch_size`` or 4,096).
+
+    Returns
+    -------
+    FourierSketch
+        The transform of the model itself (``F[0]`` is the mean). ``sketch.report`` holds the queries used,
+        the parameters, held-out R^2 / NMSE before and after the refit, coefficients and energy by order,
+        the noise-tuning trail and wall times (see the module docstring).
+
+    Raises
+    ------
+    ModelError
+        The model raised or returned invalid output; the message names the block and rows. Every block
+        finished before is in the cache.
+    Cancelled
+        ``cancel`` was set.
+    """
+    t_start = time.perf_counter()
+    n, alpha = _resolve(model, n, alphabet)
+    q = alpha.q
+    if (config is None) == (budget is None):
+        raise ValueError("give exactly one of config=SketchConfig(...) or budget=<training queries>")
+    if config is None:
+        config = plan_for_budget(int(budget), n, q)  # type: ignore[arg-type]
+    plan = plan_sketch(n, q, config)
+    progress = progress or null_progress
+    bs = int(batch_size or getattr(executor, "batch_size", None) or DEFAULT_BATCH_SIZE)
+    if bs < 1:
+        raise ValueError(f"batch_size must be >= 1, got {bs}")
+    name = str(getattr(model, "name", "") or getattr(model, "__name__", "") or type(model).__name__)
+    ident, probe = model_identity(model, n, alpha)
+    cache = QueryCache(cache_dir, plan, ident, name) if cache_dir is not None else None
+
+    t0 = time.perf_counter()
+    values, qstats = _query_all(plan, model, cache, executor, bs, progress, cancel)
+    t_query = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    progress("decode", 0, 1, f"transforms of {plan.num_blocks} blocks ({plan.num_bins:,} bins each)")
+    V = np.stack([values[plan.block_name(c, p)] for c, p in plan.blocks]).reshape(
+        plan.C, plan.P, plan.n + 1, plan.num_bins)
+    U, mu = subsampled_transforms(V, plan)
+    del V
+    progress("decode", 1, 1, "transforms done")
+    dec = _Decoder(U, mu, plan, config.refit)
+    Xt, yt = plan.test_sequences, values.get("test", np.zeros(0))
+    tuned = config.noise_sd is None and yt.size >= 2
+    if tuned:
+        half = yt.size // 2
+        Xv, yv, Xr, yr = Xt[:half], yt[:half], Xt[half:], yt[half:]
+        fit, trail = _tune(dec, Xv, yv, progress, cancel)
+    else:
+        Xr, yr = Xt, yt
+        sig = config.noise_sd if config.noise_sd is not None else float(_candidate_noise(U, plan)[-2])
+        if cancel is not None:
+            cancel.raise_if_cancelled("the sketch")
+        fit, trail = dec.fit(sig), []
+    progress("refit", 1, 1, f"{fit['locations'].shape[0]} coefficients (least squares on all training samples)"
+             if config.refit else "no refit")
+    locs = fit["locations"]
+    coefs = dec.with_mean(locs, fit["coefficients"])
+    peeled = dec.with_mean(locs, fit["peeled"])
+    t_decode = time.perf_counter() - t0
+
+    sketch = FourierSketch(locs, coefs, alpha)
+    quality: dict[str, Any] = {"r2": None, "nmse": None, "r2_before_refit": None, "nmse_before_refit": None,
+                               "holdout": {"y_true": [], "y_pred": []}, "holdout_size": int(yr.size)}
+    if yr.size >= 2:
+        pred = sketch.predict(Xr)
+        pred0 = _predict(locs, peeled, Xr, q)
+        quality.update(r2=_r2(pred, yr), nmse=_nmse(pred, yr, mu), r2_before_refit=_r2(pred0, yr),
+                       nmse_before_refit=_nmse(pred0, yr, mu))
+        m = min(_HOLDOUT_POINTS, yr.size)
+        quality["holdout"] = {"y_true": yr[:m].round(10).tolist(), "y_pred": pred[:m].round(10).tolist()}
+    pr = fit["peel"]
+    report = {
+        "model": {"name": name, "identity": ident},
+        "plan": plan.describe(),
+        "plan_hash": plan.hash,
+        "config": config.to_dict(),
+        "b": plan.b,
+        "num_subsample": plan.C,
+        "num_repeat": plan.P,
+        "noise_sd": float(fit["noise_sd"]),
+        "noise_sd_tuned": tuned,
+        "tuning": trail,
+        "queries": {"train": plan.num_train_queries, "test": plan.num_test_queries, "queried": qstats["queried"],
+                    "cached": qstats["cached"], "fingerprint": probe, "damaged_blocks": qstats["damaged_blocks"]},
+        **quality,
+        "num_coefficients": sketch.num_coefficients,
+        "count_by_order": {str(k): v for k, v in sketch.count_by_order().items()},
+        "energy_by_order": {str(k): v for k, v in sketch.energy_by_order().items()},
+        "peeling": {"iterations": pr.iterations, "remaining_multitons": pr.remaining_multitons},
+        "time": {"query": t_query, "decode": t_decode, "total": time.perf_counter() - t_start},
+        "cache_dir": str(cache.dir) if cache is not None else None,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+    }
+    r2 = report["r2"]
+    progress("done", 1, 1, f"{sketch.num_coefficients} coefficients" +
+             (f", held-out R^2 {r2:.4f}" if r2 is not None else ""))
+    return sketch.with_metadata(report=report)
+
