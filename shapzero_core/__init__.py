@@ -2,7 +2,7 @@
 
 Public API (re-exported here once)::
 
-    from shapzero_core import DNA, FourierSketch, shap_values, interactions
+    from shapzero_core import DNA, FourierSketch, sketch_model, shap_values, interactions
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from .alphabet import DNA, PROTEIN, RNA, Alphabet, SequenceError, get_alphabet
 from .fourier import FourierSketch, SketchFileError
 from .progress import Cancelled, CancelToken
 from .shapley import INDICES, Interactions, baseline, interactions, shap_values
+from .sketch import SketchConfig, SketchPlan, plan_for_budget, plan_sketch, sketch_model
 
 __version__ = "0.1.0"
 
@@ -25,10 +26,15 @@ __all__ = [
     "FourierSketch",
     "Interactions",
     "SequenceError",
+    "SketchConfig",
     "SketchFileError",
+    "SketchPlan",
     "__version__",
     "baseline",
     "get_alphabet",
     "interactions",
+    "plan_for_budget",
+    "plan_sketch",
     "shap_values",
+    "sketch_model",
 ]
