@@ -3,7 +3,7 @@
 Each sub-command lives in its own module of this package and exposes
 ``register(subparsers) -> None``, which adds its parser and sets ``func`` (a callable taking the parsed
 ``argparse.Namespace`` and returning an exit code). User errors (bad files, bad arguments, bad
-sequences) exit with code 2 and a single line saying what to fix; they never print a traceback.
+sequences, a model that fails or returns NaN) exit with code 2 and a single line saying what to fix; they never print a traceback.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from ..errors import ModelError, SketchError
+from ..progress import Cancelled
+
 __all__ = ["UserError", "main"]
 
 # sub-command modules, in the order they appear in --help
-_COMMAND_MODULES: tuple[str, ...] = ("export",)
+_COMMAND_MODULES: tuple[str, ...] = ("sketch", "explain", "export")
 
 
 class UserError(Exception):
@@ -47,10 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Cancelled):
         print("shapzero: interrupted", file=sys.stderr)
         return 130
-    except (UserError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
+    except (UserError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError, ModelError,
+            SketchError, ImportError, ConnectionError) as e:
         msg = " ".join(str(e).split()) or type(e).__name__
         print(f"shapzero: error: {msg}", file=sys.stderr)
         return 2

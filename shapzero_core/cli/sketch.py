@@ -1,0 +1,175 @@
+"""``shapzero sketch``: sketch a model's sparse Fourier transform (resumable; live progress on stderr)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from . import UserError
+
+DEFAULT_CACHE = Path(".shapzero") / "cache"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``sketch`` sub-command."""
+    p = subparsers.add_parser(
+        "sketch",
+        help="sketch a model once (q-SFT); the result explains any sequence with no further model calls",
+        description=(
+            "Query MODEL on C*P*(n+1)*q^b structured sequences plus a held-out test set, decode its sparse "
+            "q-ary Fourier transform and write it to OUT (.npz, no pickle). Finished query blocks are cached: "
+            "re-running the same command after an interruption resumes where it stopped."
+        ),
+    )
+    p.add_argument("--model", required=True, metavar="SPEC",
+                   help="model.onnx | module:function | 'cmd:<command line>' | http(s)://host:port/v2/models/NAME | demo:NAME")
+    p.add_argument("--length", type=int, default=None, metavar="N", help="sequence length (default: from the model)")
+    p.add_argument("--alphabet", default=None, help="dna | rna | protein | the letters, e.g. ACGT (default: from the model, else dna)")
+    size = p.add_argument_group("size (give --budget, or --b with optional --subsample/--repeat)")
+    size.add_argument("--budget", type=int, default=None, metavar="Q", help="training queries at most (the plan is chosen for it)")
+    size.add_argument("--b", type=int, default=None, metavar="B", help="subsampling dimension: q^b bins per group")
+    size.add_argument("--subsample", type=int, default=3, metavar="C", help="subsampling groups (default 3)")
+    size.add_argument("--repeat", type=int, default=3, metavar="P", help="random offsets (default 3)")
+    p.add_argument("--noise-sd", type=float, default=None, help="noise level of the bin tests (default: tuned on held-out sequences)")
+    p.add_argument("--test-size", type=int, default=10_000, help="held-out random sequences (default 10,000)")
+    p.add_argument("--no-refit", action="store_true", help="skip the least-squares refit of the recovered coefficients")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, metavar="DIR",
+                   help=f"query cache root (default {DEFAULT_CACHE}); the same command resumes from it")
+    p.add_argument("--no-cache", action="store_true", help="do not cache queries (no resume)")
+    p.add_argument("--workers", type=int, default=1, help="local worker threads evaluating query batches (default 1)")
+    p.add_argument("--processes", action="store_true", help="local workers are processes instead of threads")
+    p.add_argument("--batch-size", type=int, default=None, help="queries per model call (default 4096)")
+    from ..dask_executor import add_dask_options
+
+    add_dask_options(p)
+    p.add_argument("--plan-only", action="store_true", help="print the plan (exact number of queries) and stop")
+    p.add_argument("--out", type=Path, default=None, metavar="OUT.npz", help="output sketch file (required unless --plan-only)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=run)
+
+
+def _fmt_time(s: float) -> str:
+    s = max(0, int(s))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{sec:02d}s" if m else f"{sec}s")
+
+
+class ProgressBar:
+    """Progress events -> one live line on a terminal, or a line every few seconds on a pipe / log."""
+
+    def __init__(self, stream: TextIO = sys.stderr, width: int = 28, every: float = 5.0) -> None:
+        self.stream, self.width, self.every = stream, width, every
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.t0 = time.perf_counter()
+        self.first: int | None = None
+        self.last_print = 0.0
+        self.open_line = False
+
+    def __call__(self, stage: str, done: int, total: int, message: str) -> None:
+        now = time.perf_counter()
+        if stage == "query" and total > 0:
+            if self.first is None:
+                self.first = done
+            frac = done / total
+            fill = int(frac * self.width)
+            rate = (done - self.first) / (now - self.t0) if now > self.t0 and done > self.first else 0.0
+            eta = f", ETA {_fmt_time((total - done) / rate)}" if rate > 0 and done < total else ""
+            line = (f"query [{'#' * fill}{'-' * (self.width - fill)}] {100 * frac:5.1f}% {done:,}/{total:,} "
+                    f"({rate:,.0f}/s{eta})")
+            if "cache" in message and "querying" not in message:  # cache notes and damage reports
+                self._line(message)
+            if self.tty:
+                self.stream.write("\r" + line.ljust(100))
+                self.stream.flush()
+                self.open_line = done < total
+                if done >= total:
+                    self.stream.write("\n")
+            elif done >= total or now - self.last_print >= self.every or done == self.first:
+                self._line(line)
+                self.last_print = now
+        else:
+            self._line(f"{stage}: {message}" if stage != "done" else message)
+
+    def _line(self, text: str) -> None:
+        if self.open_line:
+            self.stream.write("\n")
+            self.open_line = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def _executor(args: argparse.Namespace):
+    from ..dask_executor import dask_executor_from_options
+    from ..executors import LocalExecutor
+
+    ex = dask_executor_from_options(args)
+    if ex is not None:
+        if args.batch_size:
+            ex.batch_size = args.batch_size
+        return ex
+    if args.workers < 1:
+        raise UserError("--workers must be >= 1")
+    if args.workers == 1 and not args.processes:
+        return None
+    return LocalExecutor(args.workers, "process" if args.processes else "thread",
+                         batch_size=args.batch_size or 4096)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``shapzero sketch``; returns the exit code."""
+    from ..alphabet import get_alphabet
+    from ..models import load_model
+    from ..sketch import SketchConfig, plan_for_budget, plan_sketch, sketch_model
+
+    if (args.budget is None) == (args.b is None):
+        raise UserError("give either --budget Q or --b B (with optional --subsample C --repeat P)")
+    if args.out is None and not args.plan_only:
+        raise UserError("--out OUT.npz is required (or use --plan-only)")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UserError("--batch-size must be >= 1")
+    alphabet = get_alphabet(args.alphabet) if args.alphabet else None
+    model = load_model(args.model, n=args.length, alphabet=alphabet)
+    n = args.length or getattr(model, "n", None)
+    if not n:
+        raise UserError(f"the model {args.model!r} does not state its sequence length: give --length N")
+    alphabet = alphabet or model.alphabet
+    common = {"noise_sd": args.noise_sd, "seed": args.seed, "test_size": args.test_size, "refit": not args.no_refit}
+    if args.budget is not None:
+        config = plan_for_budget(args.budget, n, alphabet.q, **common)
+    else:
+        config = SketchConfig(b=args.b, num_subsample=args.subsample, num_repeat=args.repeat, **common)
+    plan = plan_sketch(n, alphabet.q, config)
+    log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr))
+    log(f"model: {getattr(model, 'name', args.model)} (n={n}, alphabet {alphabet.letters})")
+    log(f"plan: {plan.summary()}")
+    if args.plan_only:
+        print(plan.summary())
+        return 0
+    cache = None if args.no_cache else args.cache
+    executor = _executor(args)
+    try:
+        sketch = sketch_model(model, n=n, alphabet=alphabet, config=config, executor=executor, cache_dir=cache,
+                              progress=None if args.quiet else ProgressBar(), batch_size=args.batch_size)
+    except KeyboardInterrupt:
+        if cache is not None:
+            print(f"shapzero: interrupted; finished blocks are cached in {cache} — run the same command "
+                  "again to resume", file=sys.stderr)
+        raise
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+    sketch = sketch.with_metadata(model_spec=args.model if not os.path.isfile(args.model) else Path(args.model).name)
+    out = sketch.save(args.out)
+    rep = sketch.report or {}
+    r2 = rep.get("r2")
+    log(f"held-out R^2 {r2:.4f} (before refit {rep.get('r2_before_refit'):.4f}), NMSE {rep.get('nmse'):.4g}"
+        if r2 is not None else "no held-out test set (--test-size 0): quality not measured")
+    log(f"coefficients by order: {rep.get('count_by_order')}")
+    print(f"wrote {out} ({sketch.num_coefficients} coefficients)")
+    return 0
