@@ -35,8 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ModelError, SketchError
+
 __all__ = [
     "SCHEDULER_ENV",
+    "DaskError",
     "DaskExecutor",
     "ModelRef",
     "add_dask_options",
@@ -52,6 +55,9 @@ _INSTALL_HINT = "pip install 'shapzero-studio[dask]'"
 _MODEL_CACHE: OrderedDict[str, Any] = OrderedDict()
 _MODEL_CACHE_SIZE = 4
 _MODEL_CACHE_LOCK = threading.Lock()
+
+# specs longer than this (ONNX bytes embedded in the spec) are scattered to the workers once
+_SCATTER_SPEC_BYTES = 64 * 1024
 
 _ADDRESS_RE = re.compile(r"^(?:(tcp|tls|ucx|ws|wss|inproc)://)?[^\s/:]+(?::\d{1,5})?$")
 
@@ -120,8 +126,23 @@ class ModelRef:
             raise ValueError(f"ModelRef needs a non-empty spec string, got {self.spec!r}")
 
     def load(self) -> Any:
-        """The rebuilt model (cached per process)."""
-        return _load_cached(self.spec)
+        """The rebuilt model (cached per process).
+
+        Raises
+        ------
+        ModelError
+            If the model cannot be rebuilt here (e.g. a ``module:function`` whose module this worker
+            cannot import, an ONNX path missing on this machine); the message names the host.
+        """
+        try:
+            return _load_cached(self.spec)
+        except Exception as e:
+            spec = self.spec if len(self.spec) <= 80 else self.spec[:77] + "..."
+            raise ModelError(
+                f"could not rebuild the model {spec!r} on {_where()}: {type(e).__name__}: {e} "
+                "(every Dask worker must be able to load the model's spec: install shapzero-studio and the "
+                "model's module there, put it on the workers' PYTHONPATH, or use a path they can read)"
+            ) from e
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """Predict: ``X`` int8 (N, n) -> float64 (N,)."""
@@ -145,6 +166,18 @@ class ModelRef:
     def __repr__(self) -> str:
         spec = self.spec if len(self.spec) <= 60 else self.spec[:57] + "..."
         return f"ModelRef(spec={spec!r})"
+
+
+def _where() -> str:
+    """``worker tcp://... (host h, pid p)`` on a Dask worker, else ``host h (pid p)``."""
+    import socket
+
+    try:
+        from distributed import get_worker
+
+        return f"Dask worker {get_worker().address} (host {socket.gethostname()}, pid {os.getpid()})"
+    except Exception:
+        return f"host {socket.gethostname()} (pid {os.getpid()})"
 
 
 def portable_model(obj: Any) -> Any:
@@ -196,12 +229,27 @@ class DaskExecutor(cf.Executor):
         closed by :meth:`shutdown`.
     memory_limit : str or int
         Memory limit of each local worker (Dask syntax, e.g. ``"2GiB"``). Default ``"auto"``.
+    batch_size : int or None
+        Queries per task when used by :func:`~shapzero_core.sketch.sketch_model` (its ``batch_size``
+        argument wins). None: the engine's default (4,096, as for the local executor; keep the same value
+        for a local and a cluster run of a model whose output depends on the batch, e.g. float32 ONNX).
+        Smaller batches give finer progress and cancellation and lose less work with a killed worker.
+    wait_for_workers : int
+        After connecting, wait (up to ``timeout`` seconds) until at least this many workers are
+        connected; raises ``ConnectionError`` otherwise. Default 0 (do not wait). A local cluster
+        always waits for its workers.
 
     Notes
     -----
     Every argument of :meth:`submit` that is a model with a ``spec`` is sent as a :class:`ModelRef`.
+    A spec longer than 64 KiB (ONNX bytes embedded in the spec) is sent to the workers once (Dask
+    ``scatter``, replicated to every worker) and reused by every task, not pickled into each task.
     Results are returned to this process; writing them to the query cache stays the caller's job, so
-    a cluster run and a local run share one cache.
+    a cluster run and a local run share one cache (a sketch interrupted on the cluster resumes anywhere).
+
+    The results of a task never depend on the worker that ran it, so a task moved to another worker
+    (lost worker, work stealing) gives exactly the same values: a sketch on the cluster equals a local
+    one with the same seed and batch size.
 
     Examples
     --------
@@ -220,7 +268,14 @@ class DaskExecutor(cf.Executor):
         timeout: float = 30.0,
         client: Any = None,
         memory_limit: str | int = "auto",
+        batch_size: int | None = None,
+        wait_for_workers: int = 0,
     ) -> None:
+        if batch_size is not None and int(batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if int(wait_for_workers) < 0:
+            raise ValueError(f"wait_for_workers must be >= 0, got {wait_for_workers}")
+        self.batch_size = int(batch_size) if batch_size is not None else None
         self.address = address
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
@@ -242,6 +297,7 @@ class DaskExecutor(cf.Executor):
         self._unsettled: set[cf.Future] = set()  # futures handed out and not settled yet
         self._shutdown = False
         self.resubmitted = 0  # tasks submitted again after a lost worker (for reports and tests)
+        self._scattered: dict[str, Any] = {}  # sha256 of a long spec -> Dask future of its ModelRef
         if client is not None:
             self._client = client
             return
@@ -276,6 +332,16 @@ class DaskExecutor(cf.Executor):
                 raise ConnectionError(
                     f"could not connect to the Dask scheduler at {addr} within {timeout:g} s: {e}"
                 ) from e
+            if int(wait_for_workers) > 0:
+                try:
+                    self._client.wait_for_workers(int(wait_for_workers), timeout=timeout)
+                except (OSError, TimeoutError) as e:
+                    have = self.num_workers()
+                    self._client.close()
+                    raise ConnectionError(
+                        f"the Dask scheduler at {addr} has {have} worker(s), waited {timeout:g} s for "
+                        f"{int(wait_for_workers)}; start workers with: dask worker {addr}"
+                    ) from e
 
     # -- information --------------------------------------------------------------------------------
     @property
@@ -302,6 +368,12 @@ class DaskExecutor(cf.Executor):
         """Number of workers currently connected."""
         return len(self.worker_addresses())
 
+    @property
+    def max_workers(self) -> int:
+        """Tasks that run at once right now (total worker threads); the sketch keeps about twice as many
+        in flight."""
+        return self.total_threads()
+
     def total_threads(self) -> int:
         """Total worker threads (how many tasks run at once); useful to size the number of blocks in flight."""
         info = self._client.scheduler_info(n_workers=-1)
@@ -323,8 +395,6 @@ class DaskExecutor(cf.Executor):
         """
         if self._shutdown:
             raise RuntimeError("cannot schedule new futures after the DaskExecutor was shut down")
-        args = tuple(portable_model(a) for a in args)
-        kwargs = {k: portable_model(v) for k, v in kwargs.items()}
         cf_future: cf.Future = cf.Future()
         state = {"dask": None, "attempt": 0}
 
@@ -336,7 +406,10 @@ class DaskExecutor(cf.Executor):
                     fut.cancel()
 
         def launch() -> None:
-            fut = self._client.submit(fn, *args, pure=False, **kwargs)
+            # (again on a resubmit: a scattered spec lost with its workers is scattered anew)
+            a = tuple(self._portable(v) for v in args)
+            kw = {k: self._portable(v) for k, v in kwargs.items()}
+            fut = self._client.submit(fn, *a, pure=False, **kw)
             with self._lock:
                 state["dask"] = fut
                 self._pending.add(fut)
@@ -356,7 +429,16 @@ class DaskExecutor(cf.Executor):
                     return
                 _set(cf_future, result=result)
             elif status == "cancelled":
-                cf_future.cancel()  # pending -> cancelled; on_cf_done wakes the waiters
+                # not by the caller (cf_future is not done): by the cluster, e.g. the scheduler was lost
+                try:
+                    fut.result(timeout=1)
+                    reason: BaseException | str = "unknown reason"
+                except BaseException as e:
+                    reason = e
+                _set(cf_future, error=DaskError(
+                    f"the Dask cluster at {self._where_label()} cancelled a task ({reason}); "
+                    "results finished before are kept (a sketch resumes from its query cache)"
+                ))
             else:
                 exc = fut.exception()
                 tb = fut.traceback()
@@ -382,6 +464,26 @@ class DaskExecutor(cf.Executor):
         launch()
         return cf_future
 
+    def _portable(self, obj: Any) -> Any:
+        """``obj`` as it travels: models as :class:`ModelRef`; a long spec scattered once and reused."""
+        obj = portable_model(obj)
+        if not isinstance(obj, ModelRef) or len(obj.spec) <= _SCATTER_SPEC_BYTES:
+            return obj
+        key = _spec_key(obj.spec)
+        with self._lock:
+            fut = self._scattered.get(key)
+        if fut is None or fut.status != "finished":
+            fut = self._client.scatter(obj, broadcast=True, hash=False)
+            with self._lock:
+                self._scattered[key] = fut
+        return fut
+
+    def _where_label(self) -> str:
+        try:
+            return self.scheduler_address
+        except Exception:
+            return self.address or "local"
+
     def _forget(self, future: cf.Future) -> None:
         with self._lock:
             self._unsettled.discard(future)
@@ -401,7 +503,10 @@ class DaskExecutor(cf.Executor):
         if cancel_futures or not wait:
             self._shutdown = True
             with self._lock:
+                unsettled = list(self._unsettled)
                 pending = list(self._pending)
+            for f in unsettled:
+                f.cancel()  # the caller's futures become cancelled (and their Dask tasks are cancelled)
             if pending:
                 self._client.cancel(pending)
         else:
@@ -409,6 +514,8 @@ class DaskExecutor(cf.Executor):
                 unsettled = list(self._unsettled)
             cf.wait(unsettled)  # includes tasks resubmitted after a lost worker
         self._shutdown = True
+        with self._lock:
+            self._scattered.clear()
         if self._own_client:
             self._client.close()
             if self._cluster is not None:
@@ -422,6 +529,11 @@ class DaskExecutor(cf.Executor):
         # on an error (or a cancelled sketch) do not wait for the remaining blocks
         self.shutdown(wait=exc_type is None, cancel_futures=exc_type is not None)
         return False
+
+
+class DaskError(SketchError):
+    """The Dask cluster failed the work for a reason other than the task itself (e.g. it cancelled the
+    task because the scheduler or the connection to it was lost)."""
 
 
 def _set(future: cf.Future, *, result: Any = None, error: BaseException | None = None) -> None:
