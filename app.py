@@ -1,29 +1,74 @@
-"""SHAP zero Studio — home page (the full multi-page app is issue 5 and has not landed yet)."""
+"""SHAP zero Studio — the Streamlit app (``streamlit run app.py``).
 
-import numpy as np
+This file is the entry point: it registers the pages (``pages/``), draws the session summary in the
+sidebar and runs the page the URL asks for; the home page itself is :func:`home`. Every page works when
+opened directly by its URL on a fresh server (it then says what to load first).
+"""
+
 import streamlit as st
 
-from shapzero_core import DNA, FourierSketch, baseline, interactions, shap_values
+from studio_ui import demo, sketching
+from studio_ui import widgets as w
 
-st.set_page_config(page_title="SHAP zero Studio", layout="wide")
-st.title("SHAP zero Studio")
-st.write(
-    "SHAP zero sketches a sequence model's sparse Fourier transform once, then explains any sequence with "
-    "exact Shapley values and interactions of every order, with no further model calls."
-)
-st.info("The model, sketch and browsing pages are still to come. Below is a working example: it explains "
-        "a small built-in function with a known answer, computed by the engine.")
+st.set_page_config(page_title="SHAP zero Studio", page_icon=":material/biotech:", layout="wide")
 
-# f(x) = 1[x1 = G] + 2·1[x2 = A and x3 = T] (method.md §2.6), transformed exactly
-grid = np.array(np.unravel_index(np.arange(64), (4, 4, 4))).T
-table = ((grid[:, 0] == 2) + 2 * ((grid[:, 1] == 0) & (grid[:, 2] == 3))).astype(float).reshape(4, 4, 4)
-sketch = FourierSketch.from_dense(table)
-seq = st.text_input("A 3-letter DNA sequence", "GAT")
-try:
-    X = DNA.encode([seq], n=3)
-except ValueError as e:
-    st.error(str(e))
-    st.stop()
-st.write(f"f(x) = {sketch.predict(X)[0]:.3f}, baseline F[0] = {baseline(sketch):.3f}")
-st.bar_chart({"SHAP value": shap_values(sketch, X)[0]})
-st.dataframe(interactions(sketch, X).top(5, min_order=1))
+
+def home() -> None:
+    """Home: what SHAP zero does, the demo button, links to each step, where the session stands."""
+    st.title("SHAP zero Studio")
+    st.markdown(
+        "SHAP zero explains a sequence model — which letters at which positions raise or lower its "
+        "prediction, and which positions act together.  \n"
+        "It queries the model once, up front, to *sketch* its sparse Fourier transform; the cost is paid "
+        "once per model, not per sequence.  \n"
+        "From the sketch it computes exact SHAP values and interactions of every order for thousands of "
+        "sequences in seconds, with no further model calls."
+    )
+    c1, c2 = st.columns([1, 2], vertical_alignment="center")
+    with c1:
+        clicked = st.button("Try the demo", key="try_demo", type="primary", icon=":material/play_arrow:",
+                            help="Loads the guide-RNA demo model, sketches it with a small budget and "
+                                 "explains 1,000 demo sequences.")
+    with c2:
+        st.caption(demo.DEMO_CAPTION)
+    if clicked:
+        demo.start_demo()
+    demo.demo_status()
+
+    st.subheader("Steps")
+    steps = [
+        ("model", "1 · Model", ":material/model_training:", "choose a demo model, upload ONNX or use a server"),
+        ("sketch", "2 · Sketch", ":material/bolt:", "budget, progress, quality; save or load a sketch"),
+        ("sequences", "3 · Sequences", ":material/table_rows:", "upload or generate, select a sequence"),
+        ("logos", "4 · Logos", ":material/text_fields:", "SHAP logos of one or many sequences"),
+        ("interactions", "5 · Interactions", ":material/grid_on:", "position × position maps, top interactions"),
+        ("motifs", "6 · Motifs", ":material/pattern:", "recurring patterns and spaced repeats"),
+        ("export", "7 · Export", ":material/download:", "figures, tables, sketch and run record"),
+    ]
+    cols = st.columns(4)
+    for i, (name, label, icon, what) in enumerate(steps):
+        with cols[i % 4]:
+            w.page_link(name, label, icon)
+            st.caption(what)
+
+    st.subheader("This session")
+    w.session_summary()
+
+
+pages = [
+    st.Page(home, title="Home", icon=":material/home:", default=True),
+    st.Page("pages/model.py", title="Model", icon=":material/model_training:", url_path="model"),
+    st.Page("pages/sketch.py", title="Sketch", icon=":material/bolt:", url_path="sketch"),
+    st.Page("pages/sequences.py", title="Sequences", icon=":material/table_rows:", url_path="sequences"),
+    st.Page("pages/logos.py", title="Logos", icon=":material/text_fields:", url_path="logos"),
+    st.Page("pages/interactions.py", title="Interactions", icon=":material/grid_on:", url_path="interactions"),
+    st.Page("pages/motifs.py", title="Motifs", icon=":material/pattern:", url_path="motifs"),
+    st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
+]
+nav = st.navigation(pages)
+sketching.adopt_finished_job()
+with st.sidebar:
+    sketching.sidebar_progress()
+    st.divider()
+    w.session_summary()
+nav.run()

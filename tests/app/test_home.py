@@ -1,11 +1,26 @@
-from pathlib import Path
+"""Home page: explanation, the one demo button, links to every step, session status."""
 
-from streamlit.testing.v1 import AppTest
+from __future__ import annotations
+
+from conftest import app_with
 
 
-def test_home_explains_example_and_rejects_bad_letters():
-    at = AppTest.from_file(str(Path(__file__).parents[2] / "app.py"), default_timeout=60).run()
+def test_home_on_a_fresh_session_has_one_title_the_demo_button_and_links():
+    at = app_with()
     assert not at.exception
-    assert "f(x) = 3.000" in " ".join(m.value for m in at.markdown)
-    at.text_input[0].set_value("GNT").run()
-    assert at.error and "'N' at position 2" in at.error[0].value
+    assert [t.value for t in at.title] == ["SHAP zero Studio"]
+    assert [b.label for b in at.button] == ["Try the demo"]
+    links = {p.label for p in at.get("page_link")}
+    for step in ("1 · Model", "2 · Sketch", "3 · Sequences", "4 · Logos", "5 · Interactions", "6 · Motifs",
+                 "7 · Export"):
+        assert step in links
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Model:** none" in text and "**Sketch:** none" in text
+
+
+def test_home_reports_a_loaded_sketch_and_sequences(sketch, seqs):
+    at = app_with(sketch, seqs)
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert f"n={sketch.n}, {sketch.num_coefficients} coefficients" in text
+    assert "200 of length 12" in text

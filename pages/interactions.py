@@ -1,0 +1,111 @@
+"""Interactions: position x position maps (selected sequence and across sequences), the letter pairs behind
+a clicked cell, and the top interactions of any order with their letters."""
+
+import streamlit as st
+
+from shapzero_core.figures import interaction_heatmap_plotly, pair_labels, top_interactions_plotly
+from studio_ui import cache, core
+from studio_ui import widgets as w
+
+w.header("Interactions", "How pairs of positions act together. Click a cell of either map to see the "
+         "letter pairs behind it. Positions are 1-based.")
+ctx = w.require_context()
+sk = ctx.sketch
+max_order = max(sk.count_by_order()) if sk.num_coefficients else 2
+index, order = w.index_controls(max_order, "inter")
+try:
+    ex = cache.explanation(ctx, index, order)
+except ValueError as e:
+    st.error(str(e))
+    st.stop()
+inter = ex.interactions
+row = w.sequence_picker(ctx, "inter_seq")
+seq = ex.sequences[row]
+pidx = cache.pair_index(ctx, ctx.key, index, order)
+
+PAIR_I, PAIR_J = "inter_pair_i", "inter_pair_j"
+
+
+def _clicked(chart_key: str) -> None:
+    ev = st.session_state.get(chart_key)
+    pts = (ev or {}).get("selection", {}).get("points", []) if ev else []
+    if pts:
+        st.session_state[PAIR_I] = int(pts[0]["y"])
+        st.session_state[PAIR_J] = int(pts[0]["x"])
+
+
+stat = st.radio("Across sequences, show", ["mean |value|", "mean value"], horizontal=True, key="inter_stat",
+                help="Under a uniform background the plain mean of an interaction over random sequences is "
+                     "close to 0 (opposite letters cancel); mean |value| shows how strongly two positions "
+                     "interact whatever the letters.")
+c1, c2 = st.columns(2, gap="medium")
+label = core.INDEX_LABELS[index].split(" (")[0]
+with c1:
+    M = core.pair_matrix(inter, row, pidx)
+    fig = interaction_heatmap_plotly(M, pair_labels(seq), title=f"{ex.ids[row]}: pairwise {label}",
+                                     colorbar_title="value", size=500)
+    w.plotly(fig, key="heat_seq", on_select=lambda: _clicked("heat_seq"), selection_mode="points")
+with c2:
+    P = cache.pairwise(ctx, ctx.key, index, order, "mean_abs" if stat == "mean |value|" else "mean")
+    fig = interaction_heatmap_plotly(P, None, title=f"{stat} over {ex.N:,} sequences",
+                                     colorbar_title=stat, size=500)
+    w.plotly(fig, key="heat_all", on_select=lambda: _clicked("heat_all"), selection_mode="points")
+
+st.subheader("The letter pairs behind a cell")
+n = ex.n
+for _k, _d in ((PAIR_I, 1), (PAIR_J, min(2, n))):
+    if not 1 <= int(st.session_state.get(_k, _d)) <= n:
+        st.session_state[_k] = _d
+    st.session_state.setdefault(_k, _d)
+b1, b2, b3 = st.columns([1, 1, 3])
+i = int(b1.number_input("Position i", 1, n, key=PAIR_I))
+j = int(b2.number_input("Position j", 1, n, key=PAIR_J))
+if i == j:
+    st.info("Pick two different positions (click an off-diagonal cell).")
+else:
+    a, b = sorted((i, j))
+    v = M[a - 1, b - 1]
+    b3.markdown(f"In **{ex.ids[row]}**: **{seq[a - 1]}** at {a} and **{seq[b - 1]}** at {b} → "
+                f"pairwise {label} **{v:+.4g}**")
+    t1, t2 = st.columns(2, gap="medium")
+    with t1:
+        st.markdown(f"Across all {ex.N:,} sequences, by the letters at {a} and {b}")
+        pl = cache.pair_letters(ctx, ctx.key, index, order, a, b)
+        st.dataframe(pl[["letters", "mean", "std", "count", "sign_consistency"]], hide_index=True,
+                     key="pair_letters_table",
+                     column_config={"letters": st.column_config.TextColumn(f"letters at {a},{b}"),
+                                    "mean": st.column_config.NumberColumn(format="%.4g"),
+                                    "std": st.column_config.NumberColumn(format="%.3g"),
+                                    "sign_consistency": st.column_config.NumberColumn(format="%.2f")})
+    with t2:
+        st.markdown(f"Higher-order sets containing {a} and {b} in {ex.ids[row]}")
+        ho = core.higher_order_with_pair(inter, row, a, b)
+        if len(ho):
+            st.dataframe(ho, hide_index=True, key="pair_higher_table")
+        else:
+            st.caption("None.")
+
+st.subheader("Top interactions")
+orders_present = sorted({int(o) for o in inter.orders if o >= 1}) or [2]
+lo_default = 2 if max(orders_present) >= 2 else 1
+d1, d2, d3 = st.columns([2, 2, 1])
+scope = d1.radio("Of", ["all sequences", "the selected sequence"], horizontal=True, key="top_scope")
+o_lo, o_hi = (d2.select_slider("Orders", orders_present, value=(lo_default, max(orders_present)),
+                               key="top_orders") if len(orders_present) > 1 else (orders_present[0],) * 2)
+k = int(d3.number_input("Rows", 5, 500, 20, step=5, key="top_k"))
+if scope == "all sequences":
+    top = cache.top_all(ctx, ctx.key, index, order, int(o_lo), int(o_hi)).head(k)
+    st.caption("Grouped by positions and the letters carried there: mean value over the sequences that carry "
+               "them, how many do, and the share whose value has the sign of the mean.")
+else:
+    top = core.sequence_top(inter, row, k=k, min_order=int(o_lo), max_order=int(o_hi))
+if len(top) == 0:
+    st.info("No interactions of these orders.")
+else:
+    value = "mean" if "mean" in top.columns else "value"
+    tab_t, tab_c = st.tabs(["Table", "Chart"])
+    with tab_t:
+        st.dataframe(top.assign(positions=top["positions"].map(lambda p: ",".join(map(str, p)))),
+                     hide_index=True, key="top_table")
+    with tab_c:
+        w.plotly(top_interactions_plotly(top, k=min(k, 30), value=value, title=""), key="top_chart")

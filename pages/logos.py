@@ -1,0 +1,81 @@
+"""Logos: the SHAP logo of the selected sequence and mean-SHAP logos across all or filtered sequences."""
+
+import numpy as np
+import streamlit as st
+
+from shapzero_core.analysis import select
+from shapzero_core.figures import logo_plotly, saliency_matrix
+from studio_ui import cache
+from studio_ui import widgets as w
+
+w.header("Logos", "Letters scaled by their SHAP value: above the axis they raise the prediction, below they "
+         "lower it. Positions are 1-based.")
+ctx = w.require_context()
+ex = cache.explanation(ctx)
+
+row = w.sequence_picker(ctx, "logo_seq")
+seq = ex.sequences[row]
+st.markdown(f"f(x) = **{ex.predictions[row]:.4f}** = baseline {ex.baseline:.4f} + sum of SHAP "
+            f"{ex.shap[row].sum():+.4f}")
+
+st.subheader("Which sequences to average")
+labels = [c for c in ex.extra.columns if c not in ("description", "original_id")]
+modes = ["All sequences", "Prediction range", *(["A label column"] if labels else [])]
+mode = st.radio("Average over", modes, horizontal=True, key="logo_subset", label_visibility="collapsed")
+mask = None
+what = f"all {ex.N:,} sequences"
+try:
+    if mode == "Prediction range":
+        lo, hi = float(ex.predictions.min()), float(ex.predictions.max())
+        if hi > lo:
+            r = st.slider("Prediction between", lo, hi, (lo, hi), key="logo_pred_range")
+            mask = select(ex, prediction_range=r)
+            what = f"{int(mask.sum()):,} sequences with prediction in [{r[0]:.3g}, {r[1]:.3g}]"
+    elif mode == "A label column":
+        col = st.selectbox("Column", labels, key="logo_label_col")
+        vals = ex.extra[col]
+        if np.issubdtype(vals.dtype, np.number) and vals.nunique() > 12:
+            lo, hi = float(vals.min()), float(vals.max())
+            r = st.slider(f"{col} between", lo, hi, (lo, hi), key="logo_label_range")
+            mask = select(ex, column=col, between=r)
+            what = f"{int(mask.sum()):,} sequences with {col} in [{r[0]:.3g}, {r[1]:.3g}]"
+        else:
+            choice = st.multiselect(f"{col} is", sorted(vals.dropna().unique().tolist(), key=str),
+                                    key="logo_label_vals")
+            if choice:
+                mask = select(ex, column=col, equals=choice)
+                what = f"{int(mask.sum()):,} sequences with {col} in {choice}"
+except ValueError as e:
+    st.error(str(e))
+    mask = None
+if mask is not None and not mask.any():
+    st.warning("No sequence matches; showing all sequences.")
+    mask, what = None, f"all {ex.N:,} sequences"
+
+pls = cache.position_letter(ctx, ctx.key, mask, cache.mask_key(mask))
+M_one = saliency_matrix(ex.shap[row], seq, ex.alphabet)
+M_all = pls.matrix()
+same = st.toggle("Same y-axis for both logos", value=False, key="logo_same_axis",
+                 help="Off: each logo uses its own scale. On: both share one scale, so heights compare directly.")
+
+fig_one = logo_plotly(M_one, title=f"SHAP logo of {ex.ids[row]}", ylabel="SHAP value", height=300)
+fig_all = logo_plotly(M_all, title=f"Mean SHAP by position and letter over {what}", ylabel="mean SHAP",
+                      height=300)
+if same:
+    lo = min(fig_one.layout.yaxis.range[0], fig_all.layout.yaxis.range[0])
+    hi = max(fig_one.layout.yaxis.range[1], fig_all.layout.yaxis.range[1])
+    fig_one.update_yaxes(range=[lo, hi])
+    fig_all.update_yaxes(range=[lo, hi])
+w.plotly(fig_one, key="logo_one_chart")
+st.caption(f"Sequence: `{seq}`")
+w.plotly(fig_all, key="logo_all_chart")
+st.caption("Each letter's height is the mean SHAP value at that position over the sequences carrying it; "
+           "letters never seen at a position are left out.")
+
+with st.expander("Interactions split over their positions (order ≥ 2)"):
+    split = cache.split_summary(ctx, ctx.key, mask, cache.mask_key(mask))
+    w.plotly(logo_plotly(split.matrix("positive"), below=split.matrix("negative"), ylabel="mean split value",
+                         title="Positive parts of the interactions up, negative parts down", height=300),
+             key="logo_split_chart")
+    st.caption("Every interaction of order d is shared equally among its d positions; the positive and the "
+               "negative parts are averaged separately, so opposite effects do not cancel.")

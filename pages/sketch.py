@@ -1,0 +1,148 @@
+"""Sketch: plan the model queries for a budget (exact count, estimated time), run the sketch in the
+background with live progress and cancel, resume from the workspace cache, see its quality; save the
+sketch, or load a saved one instead."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from shapzero_core import FourierSketch, SketchFileError
+from shapzero_core.errors import SketchError
+from shapzero_core.report_figures import order_table, orders_plotly, quality_scatter_plotly
+from shapzero_core.sketch import plan_for_budget, plan_sketch
+from studio_ui import core, models_ui, sketching, state
+from studio_ui import widgets as w
+
+w.header("Sketch", "The sketch queries the model once on a designed set of sequences and recovers its sparse "
+         "Fourier transform; every explanation afterwards comes from the sketch, with no model calls.")
+
+model = state.get_model()
+job = sketching.current_job()
+running = job is not None and not job.finished_
+
+tab_run, tab_load = st.tabs(["Sketch the model", "Load a saved sketch"])
+with tab_run:
+    if model is None:
+        st.info("Load a model first (a demo model, an ONNX file or an inference server), or load a saved "
+                "sketch in the other tab.")
+        w.page_link("model", "Load a model", ":material/model_training:")
+    else:
+        n, q = int(model.n), model.alphabet.q
+        st.markdown(f"Model: **{state.model_label()}** · n = {n}, alphabet {model.alphabet.letters} (q = {q})")
+        c1, c2, c3 = st.columns(3)
+        budget = int(c1.number_input("Budget (training queries)", min_value=(n + 1) * q, max_value=10**10,
+                                     value=max(500_000, (n + 1) * q), step=100_000, key="sketch_budget",
+                                     help="The most model queries the sketch may use to recover the transform. "
+                                          "More queries resolve more coefficients."))
+        test_size = int(c2.number_input("Held-out test queries", 0, 1_000_000, 10_000, step=1_000,
+                                        key="sketch_test_size",
+                                        help="Random sequences queried on top of the budget, to tune the noise "
+                                             "threshold and to measure R² of the sketch."))
+        seed = int(c3.number_input("Seed", 0, 2**31 - 1, 0, key="sketch_seed"))
+        try:
+            config = plan_for_budget(budget, n, q, seed=seed, test_size=test_size)
+            plan = plan_sketch(n, q, config)
+        except (SketchError, ValueError) as e:
+            st.error(str(e))
+            plan = None
+    if model is not None and plan is not None:
+        rate = models_ui.throughput(model)
+        done_blocks, all_blocks = sketching.cached_queries(plan, model)
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Model queries", f"{plan.num_queries:,}",
+                  help=f"{plan.num_train_queries:,} training + {plan.num_test_queries:,} held-out")
+        m2.metric("Estimated query time", core.format_duration(plan.num_queries / rate) if rate else "—",
+                  help="queries ÷ measured throughput" + (f" ({rate:,.0f} sequences/s)" if rate else ""))
+        m3.metric("Already cached", f"{done_blocks} of {all_blocks} blocks",
+                  help="Query blocks of this model and plan in the workspace cache; Start resumes from them.")
+        st.caption(f"Plan: {plan.summary()}; b = {plan.b} means {plan.num_bins:,} bins per group.")
+        if rate is None:
+            if st.button("Measure throughput", key="sketch_measure"):
+                models_ui.measure_throughput(model)
+                st.rerun()
+        if done_blocks and not running:
+            st.info(f"{done_blocks} of {all_blocks} query blocks of this plan are already cached (an earlier run "
+                    "was cancelled or interrupted): Start resumes and queries only the rest.")
+        if st.button("Start sketch", key="sketch_start", type="primary", icon=":material/play_arrow:",
+                     disabled=running):
+            try:
+                sketching.start_sketch(model, config, f"sketch of {state.model_label()} (budget {budget:,})")
+            except (SketchError, ValueError) as e:
+                st.error(str(e))
+            else:
+                st.rerun()
+    sketching.progress_panel("sketch")
+    sketching.last_job_message()
+    if job is not None and job.status == "done" and job.info.get("saved"):
+        st.caption(f"Saved in the workspace: `{job.info['saved']}`")
+
+with tab_load:
+    up = st.file_uploader("Sketch file (.npz)", type=["npz"], key="sketch_upload", max_upload_size=500)
+    if up is not None and st.session_state.get("sz_last_sketch_upload") != up.file_id:
+        try:
+            sk_new = FourierSketch.load(up.getvalue(), name=up.name)
+        except SketchFileError as e:
+            st.error(str(e))
+        else:
+            st.session_state["sz_last_sketch_upload"] = up.file_id
+            state.set_sketch(sk_new, f"file {up.name}")
+            st.success(f"Loaded {up.name}: {sk_new.num_coefficients} coefficients, n = {sk_new.n}.")
+    saved = sorted(sketching.sketches_dir().glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)[:30]
+    if saved:
+        pick = st.selectbox("Or a sketch saved in the workspace", saved, format_func=lambda p: Path(p).name,
+                            key="sketch_saved_pick")
+        if st.button("Load this sketch", key="sketch_saved_load"):
+            try:
+                sk_new = FourierSketch.load(pick)
+            except SketchFileError as e:
+                st.error(str(e))
+            else:
+                state.set_sketch(sk_new, f"workspace {Path(pick).name}")
+                st.success(f"Loaded {Path(pick).name}.")
+
+sk = state.get_sketch()
+st.divider()
+st.subheader("The current sketch")
+if sk is None:
+    st.info("No sketch yet.")
+    st.stop()
+rep = sk.report or {}
+st.markdown(f"**{state.sketch_source()}** · n = {sk.n}, alphabet {sk.alphabet.letters}, "
+            f"{sk.num_coefficients:,} coefficients, mean F[0] = {sk.mean:.4g}")
+
+
+def _fmt(v, spec=".4f") -> str:
+    return "—" if v is None else format(v, spec)
+
+
+if rep:
+    qd = rep.get("queries", {})
+    k1, k2, k3, k4 = st.columns(4)
+    k1.metric("Held-out R²", _fmt(rep.get("r2")), delta=None if rep.get("r2_before_refit") is None else
+              f"{rep['r2'] - rep['r2_before_refit']:+.4f} by the refit", delta_color="normal")
+    k2.metric("Held-out NMSE", _fmt(rep.get("nmse")),
+              help=f"before the refit: {_fmt(rep.get('nmse_before_refit'))}")
+    k3.metric("Model queries", f"{qd.get('train', 0) + qd.get('test', 0):,}",
+              help=f"queried now {qd.get('queried', 0):,}, read from the cache {qd.get('cached', 0):,}")
+    k4.metric("Time", core.format_duration(rep.get("time", {}).get("total")))
+    st.caption(f"Before the least-squares refit: R² {_fmt(rep.get('r2_before_refit'))}, NMSE "
+               f"{_fmt(rep.get('nmse_before_refit'))} · b = {rep.get('b')}, C = {rep.get('num_subsample')}, "
+               f"P = {rep.get('num_repeat')}, noise σ = {_fmt(rep.get('noise_sd'), '.3g')}")
+else:
+    st.caption("This sketch has no quality report (it was not sketched from a model here, e.g. an exact "
+               "spectrum).")
+g1, g2 = st.columns([1, 1])
+ho = rep.get("holdout") or {}
+with g1:
+    if ho.get("y_true"):
+        w.plotly(quality_scatter_plotly(ho["y_true"], ho["y_pred"], r2=rep.get("r2")), key="sketch_scatter")
+    else:
+        st.caption("No held-out predictions to plot.")
+with g2:
+    w.plotly(orders_plotly(sk.count_by_order(), sk.energy_by_order()), key="sketch_orders")
+    t = order_table(sk.count_by_order(), sk.energy_by_order())
+    st.dataframe({"order": t["order"], "coefficients": t["coefficients"],
+                  "share of energy": [f"{e:.1%}" for e in t["energy_share"]]}, hide_index=True,
+                 key="sketch_order_table")
+st.download_button("Save the sketch (.npz)", sk.to_bytes, file_name="sketch.npz", mime="application/octet-stream",
+                   key="sketch_download", on_click="ignore", icon=":material/download:")

@@ -1,0 +1,136 @@
+"""Cached explanations and summaries, keyed by content (sketch key, sequences key, parameters).
+
+Everything expensive is computed once per content and reused by every rerun, page and session
+(``st.cache_resource``: the cached objects are frozen dataclasses / DataFrames that no page mutates, so
+they are shared, not copied). Switching the selected sequence or the page therefore only slices arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from shapzero_core import FourierSketch
+from shapzero_core.analysis import (
+    Explanation,
+    MotifResult,
+    explain_sequences,
+    find_motifs,
+    find_seqlets,
+    pairwise_summary,
+    position_letter_summary,
+    spaced_repeats,
+    split_interaction_summary,
+    top_interactions,
+)
+from shapzero_core.sequences import SequenceSet
+
+from . import core, state
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """The sketch and sequences a page works on, with their content keys."""
+
+    sketch: FourierSketch
+    seqs: SequenceSet
+    skey: str
+    qkey: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.skey, self.qkey)
+
+
+def context() -> Ctx | None:
+    """The session's sketch + sequences if both are loaded and fit each other, else None."""
+    if not state.compatible():
+        return None
+    sk, seqs = state.get_sketch(), state.get_sequences()
+    assert sk is not None and seqs is not None
+    return Ctx(sk, seqs, state.current_sketch_key(), state.current_sequences_key())
+
+
+def mask_key(mask: np.ndarray | None) -> str:
+    """Key of a boolean subset mask (``"all"`` for None)."""
+    if mask is None:
+        return "all"
+    return hashlib.sha256(np.packbits(np.asarray(mask, dtype=bool)).tobytes()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------------- explain
+@st.cache_resource(max_entries=2, show_spinner="Explaining the sequences (SHAP values)…")
+def _shap(_ctx: Ctx, key: tuple[str, str]) -> Explanation:
+    return explain_sequences(_ctx.sketch, _ctx.seqs, with_interactions=False)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Computing interactions…")
+def _interactions(_ctx: Ctx, key: tuple[str, str], index: str, order: int | None):
+    from shapzero_core import interactions
+
+    return interactions(_ctx.sketch, _ctx.seqs.X, index=index, order=order)
+
+
+def explanation(ctx: Ctx, index: str = "mobius", order: int | None = None) -> Explanation:
+    """SHAP values, predictions and interactions of ``index`` / ``order`` for every sequence (cached)."""
+    base = _shap(ctx, ctx.key)
+    return replace(base, interactions=_interactions(ctx, ctx.key, index, order))
+
+
+@st.cache_resource(max_entries=2, show_spinner="Building the sequence table…")
+def sequence_table(_ctx: Ctx, key: tuple[str, str]) -> pd.DataFrame:
+    """:func:`studio_ui.core.sequence_table` of the Möbius explanation."""
+    return core.sequence_table(explanation(_ctx))
+
+
+# ---------------------------------------------------------------------------------------------- summaries
+@st.cache_resource(max_entries=8)
+def position_letter(_ctx: Ctx, key: tuple[str, str], _mask: np.ndarray | None, mkey: str):
+    return position_letter_summary(explanation(_ctx), _mask)
+
+
+@st.cache_resource(max_entries=8)
+def split_summary(_ctx: Ctx, key: tuple[str, str], _mask: np.ndarray | None, mkey: str):
+    return split_interaction_summary(explanation(_ctx), mask=_mask, min_order=2)
+
+
+@st.cache_resource(max_entries=8)
+def pairwise(_ctx: Ctx, key: tuple[str, str], index: str, order: int | None, stat: str) -> np.ndarray:
+    return pairwise_summary(explanation(_ctx, index, order), stat)
+
+
+@st.cache_resource(max_entries=8)
+def pair_index(_ctx: Ctx, key: tuple[str, str], index: str, order: int | None) -> core.PairIndex:
+    return core.pair_index(explanation(_ctx, index, order).interactions)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Grouping interactions by their letters…")
+def top_all(_ctx: Ctx, key: tuple[str, str], index: str, order: int | None, min_order: int,
+            max_order: int | None) -> pd.DataFrame:
+    """:func:`top_interactions` over all sequences, every row (``k=None``)."""
+    return top_interactions(explanation(_ctx, index, order), k=None, min_order=min_order, max_order=max_order)
+
+
+@st.cache_resource(max_entries=8)
+def pair_letters(_ctx: Ctx, key: tuple[str, str], index: str, order: int | None, i: int, j: int) -> pd.DataFrame:
+    """All letter pairs at 1-based positions ``i, j`` across the sequences, with mean value and count."""
+    return top_interactions(explanation(_ctx, index, order), k=None, min_order=2, max_order=2, positions=[i, j])
+
+
+@st.cache_resource(max_entries=8, show_spinner="Finding motifs…")
+def motifs(_ctx: Ctx, key: tuple[str, str], quantile: float, max_mismatches: int, min_seqlets: int,
+           max_length: int) -> tuple[pd.DataFrame, MotifResult]:
+    """Seqlets (|SHAP| above the ``quantile`` of all |SHAP|) and the motifs grouped from them."""
+    ex = explanation(_ctx)
+    thr = float(np.quantile(np.abs(ex.shap), quantile)) if ex.shap.size else 0.0
+    seqlets = find_seqlets(ex, threshold=thr, max_length=max_length)
+    return seqlets, find_motifs(ex, seqlets=seqlets, max_mismatches=max_mismatches, min_seqlets=min_seqlets)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Looking for spaced repeats…")
+def repeats(_ctx: Ctx, key: tuple[str, str]) -> pd.DataFrame:
+    return spaced_repeats(top_all(_ctx, key, "mobius", None, 2, None), include_mismatched=True)

@@ -1,0 +1,167 @@
+"""The background sketch: start it, watch it (fragments polling the job record), cancel it, adopt its
+result into the session, and find what an interrupted run left in the query cache.
+
+The worker thread runs :func:`shapzero_core.sketch.sketch_model` with the persistent workspace query cache
+(``<workspace>/cache``), so a sketch cancelled or cut off by an app restart resumes where it stopped when
+it is started again with the same model and budget: finished blocks are read back, never re-queried.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from shapzero_core import FourierSketch
+
+from . import core, jobs, state
+
+ADOPTED = "sz_job_adopted"
+
+
+def cache_root() -> Path:
+    """``<workspace>/cache``: the sketch query cache (one folder per model and plan)."""
+    p = core.workspace_dir() / "cache"
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def sketches_dir() -> Path:
+    """``<workspace>/sketches``: finished sketches, saved automatically."""
+    p = core.workspace_dir() / "sketches"
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def cached_queries(plan: Any, model: Any) -> tuple[int, int]:
+    """``(finished blocks, total blocks incl. the test set)`` already in the workspace cache for this model
+    and plan (0 if nothing is cached or the model has no stable identity)."""
+    ident = getattr(model, "identity", None)
+    if not isinstance(ident, str) or not ident:
+        return 0, plan.num_blocks + 1
+    safe_id = "".join(ch for ch in ident if ch.isalnum())[:16] or "model"  # QueryCache's folder rule
+    manifest = cache_root() / f"{safe_id}-{plan.hash[:16]}" / "manifest.json"
+    try:
+        m = json.loads(manifest.read_text("utf-8"))
+        return len(m.get("blocks", {})), plan.num_blocks + 1
+    except (OSError, ValueError):
+        return 0, plan.num_blocks + 1
+
+
+def _slug(text: str) -> str:
+    s = "".join(ch if ch.isalnum() else "_" for ch in text).strip("_")
+    return "_".join(filter(None, s.split("_")))[:60] or "sketch"
+
+
+def start_sketch(model: Any, config: Any, label: str) -> jobs.JobRecord:
+    """Start sketching ``model`` with ``config`` in a worker thread; the session remembers the job."""
+    from shapzero_core.sketch import plan_sketch, sketch_model
+
+    n = int(model.n)
+    plan = plan_sketch(n, model.alphabet.q, config)
+    root = cache_root()
+    out_dir = sketches_dir()
+
+    def work(rec: jobs.JobRecord) -> FourierSketch:
+        sk = sketch_model(model, n=n, alphabet=model.alphabet, config=config, cache_dir=str(root),
+                          progress=rec.progress, cancel=rec.cancel_token)
+        sk = sk.with_metadata(model={"name": getattr(model, "name", ""), "identity": getattr(model, "identity", ""),
+                                     "spec": _spec_text(model)})
+        path = out_dir / f"{_slug(getattr(model, 'name', 'model'))}_b{config.b}_{time.strftime('%Y%m%d-%H%M%S')}.npz"
+        try:
+            sk.save(path)
+            rec.info["saved"] = str(path)
+        except OSError as e:  # a full disk must not lose the result
+            rec.info["save_error"] = str(e)
+        return sk
+
+    rec = jobs.start_job(label, work, info={"plan": plan.describe(), "summary": plan.summary(),
+                                            "queries": plan.num_queries})
+    rec.progress("query", 0, plan.num_queries, "starting")
+    st.session_state[state.JOB] = rec.id
+    return rec
+
+
+def _spec_text(model: Any) -> str:
+    spec = getattr(model, "spec", "")
+    return spec if isinstance(spec, str) and len(spec) < 500 else ""
+
+
+def current_job() -> jobs.JobRecord | None:
+    """This session's sketch job (running or last)."""
+    return jobs.get_job(st.session_state.get(state.JOB))
+
+
+def adopt_finished_job() -> None:
+    """If this session's job finished since the last run, use its sketch (once)."""
+    job = current_job()
+    if job is None or job.status != "done" or st.session_state.get(ADOPTED) == job.id:
+        return
+    st.session_state[ADOPTED] = job.id
+    state.set_sketch(job.result, job.label)
+
+
+def sidebar_progress() -> None:
+    """A compact progress line in the sidebar while this session's sketch runs."""
+    job = current_job()
+    if job is None or job.finished_:
+        return
+
+    @st.fragment(run_every=1.0)
+    def _poll() -> None:
+        s = job.snapshot()
+        if s["status"] != "running":
+            st.rerun()
+        frac = s["query_done"] / s["query_total"] if s["query_total"] else 0.0
+        st.progress(min(frac, 1.0), text=f"Sketching: {s['stage']} · {frac:.0%}")
+
+    _poll()
+
+
+def draw_progress(s: dict[str, Any]) -> None:
+    """Queries done, rate, ETA and stage of a job snapshot."""
+    qd, qt = s["query_done"], s["query_total"]
+    frac = qd / qt if qt else 0.0
+    st.progress(min(frac, 1.0), text=f"{s['label']}: {s['stage']} — {s['message']}")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Queries done", f"{qd:,} / {qt:,}")
+    c2.metric("Rate", f"{s['rate']:,.0f} /s" if s["rate"] else "—")
+    c3.metric("Time left (queries)", core.format_duration(s["eta"]) if s["stage"] == "query" else "—")
+    c4.metric("Elapsed", core.format_duration(s["elapsed"]))
+
+
+def progress_panel(key: str) -> None:
+    """Live progress of this session's job with a Cancel button (a fragment polling every 0.5 s)."""
+    job = current_job()
+    if job is None or job.finished_:
+        return
+
+    @st.fragment(run_every=0.5)
+    def _panel() -> None:
+        s = job.snapshot()
+        if s["status"] != "running":
+            st.rerun()
+        draw_progress(s)
+        if s["cancel_requested"]:
+            st.caption("Cancelling at the next check point… finished query blocks stay cached.")
+        elif st.button("Cancel", key=f"{key}_cancel", icon=":material/stop:"):
+            job.cancel()
+            st.rerun(scope="fragment")
+
+    _panel()
+
+
+def last_job_message() -> None:
+    """How this session's last job ended (cancelled / failed), if it did not succeed."""
+    job = current_job()
+    if job is None or not job.finished_:
+        return
+    s = job.snapshot()
+    if s["status"] == "cancelled":
+        st.warning(f"The sketch was cancelled after {s['query_done']:,} of {s['query_total']:,} queries. "
+                   "Finished query blocks are cached: start it again with the same budget to resume.")
+    elif s["status"] == "failed":
+        st.error(f"The sketch failed: {s['error']}")

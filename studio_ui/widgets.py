@@ -1,0 +1,158 @@
+"""Shared widgets: page guards with friendly messages, the sequence picker, the interaction-index
+controls, plotly charts, and the session summary in the sidebar.
+
+Widget keys are stable (the browser tests use them); every page has exactly one ``st.title``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from shapzero_core import INDICES
+
+from . import cache, core, state
+
+PAGES = {
+    "home": "app.py",
+    "model": "pages/model.py",
+    "sketch": "pages/sketch.py",
+    "sequences": "pages/sequences.py",
+    "logos": "pages/logos.py",
+    "interactions": "pages/interactions.py",
+    "motifs": "pages/motifs.py",
+    "export": "pages/export.py",
+}
+INDEX = "sz_index"
+ORDER = "sz_order"
+PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "svg"}}
+
+
+def page_link(name: str, label: str, icon: str | None = None) -> None:
+    """A link to one of the app's pages (silently plain text where page links are unavailable)."""
+    try:
+        st.page_link(PAGES[name], label=label, icon=icon)
+    except Exception:  # e.g. an unregistered page in a test harness
+        st.markdown(f"**{label}**")
+
+
+def header(title: str, intro: str) -> None:
+    """The page's single title and a one-line explanation."""
+    st.title(title)
+    st.caption(intro)
+
+
+def require_sketch():
+    """The session's sketch, or a friendly message with links and ``st.stop()``."""
+    sk = state.get_sketch()
+    if sk is None:
+        st.info("There is no sketch yet. Start with **Try the demo** on the home page, or load a model and "
+                "sketch it (or load a saved sketch).")
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            page_link("home", "Home: try the demo", ":material/home:")
+        with c2:
+            page_link("model", "Load a model", ":material/model_training:")
+        with c3:
+            page_link("sketch", "Sketch or load a sketch", ":material/bolt:")
+        st.stop()
+    return sk
+
+
+def require_context() -> cache.Ctx:
+    """Sketch and sequences that fit together, or a friendly message and ``st.stop()``."""
+    sk = require_sketch()
+    seqs = state.get_sequences()
+    if seqs is None or len(seqs) == 0:
+        st.info("No sequences are loaded yet. Upload a file or generate random sequences on the Sequences page.")
+        page_link("sequences", "Load sequences", ":material/table_rows:")
+        st.stop()
+    ctx = cache.context()
+    if ctx is None:
+        st.warning(
+            f"The loaded sequences ({seqs.n} letters, {seqs.alphabet.letters}) do not fit the sketch "
+            f"({sk.n} letters, {sk.alphabet.letters}). Load sequences of length {sk.n}."
+        )
+        page_link("sequences", "Load sequences", ":material/table_rows:")
+        st.stop()
+    return ctx
+
+
+def sequence_picker(ctx: cache.Ctx, key: str) -> int:
+    """Selectbox of sequence ids bound to the session's selected sequence; returns the 0-based row."""
+    row = state.selected_row()
+    st.session_state[key] = row
+    ids = ctx.seqs.ids
+
+    def changed() -> None:
+        state.set_selected(int(st.session_state[key]))
+
+    st.selectbox("Sequence", range(len(ids)), format_func=lambda r: ids[r], key=key, on_change=changed,
+                 help="The selected sequence is shared by all pages; select a row on the Sequences page too.")
+    return state.selected_row()
+
+
+def index_controls(sketch_max_order: int, key_prefix: str) -> tuple[str, int | None]:
+    """Interaction index and order, shared by the Interactions and Export pages.
+
+    Returns ``(index, order)`` where ``order`` is None for "all orders".
+    """
+    cur = st.session_state.get(INDEX, "mobius")
+    st.session_state[f"{key_prefix}_index"] = cur if cur in INDICES else "mobius"
+
+    def idx_changed() -> None:
+        st.session_state[INDEX] = st.session_state[f"{key_prefix}_index"]
+        st.session_state.pop(ORDER, None)
+
+    c1, c2 = st.columns([2, 1])
+    with c1:
+        index = st.selectbox("Interaction index", INDICES, format_func=core.INDEX_LABELS.get,
+                             key=f"{key_prefix}_index", on_change=idx_changed)
+    needs_order = index in ("faith-shap", "stii")
+    hi = max(2, sketch_max_order)
+    opts: list[Any] = list(range(2, hi + 1)) if needs_order else ["all", *range(1, hi + 1)]
+    default = 2 if needs_order else ("all" if index == "mobius" else 2)
+    cur_o = st.session_state.get(ORDER, default)
+    st.session_state[f"{key_prefix}_order"] = cur_o if cur_o in opts else default
+
+    def ord_changed() -> None:
+        st.session_state[ORDER] = st.session_state[f"{key_prefix}_order"]
+
+    with c2:
+        order = st.selectbox("Order ℓ" if needs_order else "Highest order", opts, key=f"{key_prefix}_order",
+                             on_change=ord_changed,
+                             help="Faith-Shap and STII are defined for an order ℓ; for the other indices this "
+                                  "only limits which orders are computed and shown.")
+    return index, (None if order == "all" else int(order))
+
+
+def current_index() -> tuple[str, int | None]:
+    """The index / order last chosen on the Interactions page (default Möbius, all orders)."""
+    index = st.session_state.get(INDEX, "mobius")
+    order = st.session_state.get(ORDER, 2 if index in ("faith-shap", "stii") else
+                                 (None if index == "mobius" else 2))
+    return index, (None if order in (None, "all") else int(order))
+
+
+def plotly(fig: Any, key: str, **kwargs: Any) -> Any:
+    """``st.plotly_chart`` with the app's config and without Streamlit's theme (the engine's style)."""
+    return st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, **kwargs)
+
+
+def session_summary(container: Any = None) -> None:
+    """Where the session stands: model, sketch, sequences, selected sequence."""
+    c = container or st
+    model = state.get_model()
+    sk = state.get_sketch()
+    seqs = state.get_sequences()
+    lines = [
+        f"**Model:** {state.model_label() or '—'}" if model is not None else "**Model:** none",
+        (f"**Sketch:** n={sk.n}, {sk.num_coefficients} coefficients · {state.sketch_source()}"
+         if sk is not None else "**Sketch:** none"),
+        (f"**Sequences:** {len(seqs):,} of length {seqs.n} · {seqs.source}" if seqs is not None
+         else "**Sequences:** none"),
+    ]
+    if seqs is not None and len(seqs):
+        lines.append(f"**Selected:** {seqs.ids[state.selected_row()]}")
+    c.markdown("  \n".join(lines))
