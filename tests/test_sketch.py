@@ -353,3 +353,12 @@ def test_argument_errors():
     m = Counting(truth.predict, 6)
     with pytest.raises(ValueError, match="n=7 but the model takes sequences of length 6"):
         sketch_model(m, n=7, budget=10_000)
+
+
+def test_process_workers_give_the_same_sketch():
+    cfg = SketchConfig(b=3, test_size=300)
+    truth, m = _model()
+    ref = sketch_model(m, config=cfg)
+    with LocalExecutor(workers=2, kind="process", batch_size=512) as ex:
+        sk = sketch_model(truth.predict, n=10, config=cfg, executor=ex)
+    assert np.array_equal(sk.locations, ref.locations) and np.array_equal(sk.coefficients, ref.coefficients)
