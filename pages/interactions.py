@@ -27,11 +27,9 @@ PAIR_I, PAIR_J = "inter_pair_i", "inter_pair_j"
 
 
 def _clicked(chart_key: str) -> None:
-    ev = st.session_state.get(chart_key)
-    pts = (ev or {}).get("selection", {}).get("points", []) if ev else []
-    if pts:
-        st.session_state[PAIR_I] = int(pts[0]["y"])
-        st.session_state[PAIR_J] = int(pts[0]["x"])
+    cell = core.cell_from_selection(st.session_state.get(chart_key))
+    if cell is not None:
+        st.session_state[PAIR_I], st.session_state[PAIR_J] = cell
 
 
 stat = st.radio("Across sequences, show", ["mean |value|", "mean value"], horizontal=True, key="inter_stat",
@@ -71,6 +69,8 @@ else:
     with t1:
         st.markdown(f"Across all {ex.N:,} sequences, by the letters at {a} and {b}")
         pl = cache.pair_letters(ctx, ctx.key, index, order, a, b)
+        if len(pl) == 0:
+            st.caption(f"Positions {a} and {b} do not interact in this index (no order-2 term on this pair).")
         st.dataframe(pl[["letters", "mean", "std", "count", "sign_consistency"]], hide_index=True,
                      key="pair_letters_table",
                      column_config={"letters": st.column_config.TextColumn(f"letters at {a},{b}"),

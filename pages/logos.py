@@ -1,6 +1,6 @@
 """Logos: the SHAP logo of the selected sequence and mean-SHAP logos across all or filtered sequences."""
 
-import numpy as np
+import pandas as pd
 import streamlit as st
 
 from shapzero_core.analysis import select
@@ -34,7 +34,7 @@ try:
     elif mode == "A label column":
         col = st.selectbox("Column", labels, key="logo_label_col")
         vals = ex.extra[col]
-        if np.issubdtype(vals.dtype, np.number) and vals.nunique() > 12:
+        if pd.api.types.is_numeric_dtype(vals) and vals.nunique() > 12:
             lo, hi = float(vals.min()), float(vals.max())
             r = st.slider(f"{col} between", lo, hi, (lo, hi), key="logo_label_range")
             mask = select(ex, column=col, between=r)

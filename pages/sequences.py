@@ -1,5 +1,7 @@
 """Sequences: upload or generate sequences, see rejected rows, browse and select explained sequences."""
 
+import zlib
+
 import numpy as np
 import streamlit as st
 
@@ -92,7 +94,7 @@ st.caption(f"{len(view):,} of {len(table):,} sequences · click a row to select 
 default_rows = [int(p) for p in np.flatnonzero(view["row"].to_numpy() == sel_row)]
 event = st.dataframe(
     view,
-    key=f"seq_table_{abs(hash(query)) % 10**8}",
+    key=f"seq_table_{zlib.crc32(query.encode()):08x}",
     on_select="rerun",
     selection_mode="single-row",
     selection_default={"selection": {"rows": default_rows, "columns": []}} if default_rows else None,

@@ -12,6 +12,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from shapzero_core.sequences import SequenceSet
 __all__ = [
     "INDEX_LABELS",
     "PairIndex",
+    "cell_from_selection",
     "filter_table",
     "format_duration",
     "higher_order_with_pair",
@@ -193,6 +195,17 @@ def pair_index(inter: Interactions) -> PairIndex:
     ii = np.array([inter.sets[c][0] for c in cols], dtype=np.intp)
     jj = np.array([inter.sets[c][1] for c in cols], dtype=np.intp)
     return PairIndex(cols, ii, jj, inter.n)
+
+
+def cell_from_selection(selection: Any) -> tuple[int, int] | None:
+    """The clicked cell ``(i, j)`` (1-based; ``i`` = row = y, ``j`` = column = x) of a plotly selection
+    state (``{"selection": {"points": [{"x": .., "y": ..}, ...]}}``) of an interaction map, or None."""
+    try:
+        pts = selection["selection"]["points"]
+        p = pts[0]
+        return round(float(p["y"])), round(float(p["x"]))
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
 
 
 def pair_matrix(inter: Interactions, row: int, index: PairIndex | None = None) -> np.ndarray:

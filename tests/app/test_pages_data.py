@@ -1,0 +1,182 @@
+"""Pages with a planted sketch and sequences loaded: upload (good, partly rejected, bad), selection shared
+across pages, logos, interactions (cell details, every index), motifs, export downloads (real bytes)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+import streamlit as st
+from conftest import app_with
+
+from studio_ui import state
+
+
+def _text(at) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+def _frames(at, *cols: str) -> list:
+    """The dataframes on the page that have all these columns."""
+    return [d.value for d in at.dataframe if set(cols) <= set(d.value.columns)]
+
+
+# ---------------------------------------------------------------------------------------------- sequences
+def test_upload_a_good_fasta_file_explains_every_sequence(sketch):
+    fasta = "".join(f">g{i} group=x\n{'ACGT' * 3}\n" for i in range(5)).encode()
+    at = app_with(sketch, page="pages/sequences.py")
+    at.file_uploader(key="seq_upload").set_value(("guides.fa", fasta, "text/plain")).run()
+    assert not at.exception and not at.error
+    assert "5 sequences of length 12" in _text(at)
+    table = next(d for d in at.dataframe if d.key and d.key.startswith("seq_table_"))
+    assert list(table.value["seq_id"]) == [f"g{i}" for i in range(5)]
+    assert {"prediction", "top SHAP", "strongest interaction"} <= set(table.value.columns)
+
+
+def test_upload_with_bad_rows_lists_the_reasons(sketch):
+    csv = b"id,sequence,label\na,ACGTACGTACGT,1\nb,ACGNACGTACGT,0\nc,ACGT,1\nd,TTTTACGTACGT,0\n"
+    at = app_with(sketch, page="pages/sequences.py")
+    at.file_uploader(key="seq_upload").set_value(("guides.csv", csv, "text/csv")).run()
+    assert not at.exception and not at.error
+    (rej,) = _frames(at, "reason")
+    assert list(rej["id"]) == ["b", "c"]
+    assert rej["reason"].iloc[0].startswith("letter:") and rej["reason"].iloc[1].startswith("length:")
+    table = next(d for d in at.dataframe if d.key and d.key.startswith("seq_table_")).value
+    assert list(table["seq_id"]) == ["a", "d"] and "label" in table.columns
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02binary\xff", b">only_header\n"])
+def test_a_bad_file_is_an_error_message_not_a_traceback(sketch, content):
+    at = app_with(sketch, page="pages/sequences.py")
+    at.file_uploader(key="seq_upload").set_value(("bad.fa", content, "text/plain")).run()
+    assert not at.exception
+    assert at.error and "bad.fa" in at.error[0].value
+
+
+def test_random_sequences_and_search(sketch):
+    at = app_with(sketch, page="pages/sequences.py")
+    at.number_input(key="random_n").set_value(50)
+    at.button(key="random_go").click().run()
+    assert not at.exception
+    assert "50 sequences of length 12" in _text(at)
+    at.text_input(key="seq_search").set_value("rand_1").run()
+    table = next(d for d in at.dataframe if d.key and d.key.startswith("seq_table_")).value
+    assert set(table["seq_id"]) == {"rand_1", *(f"rand_{i}" for i in range(10, 20))}
+    at.text_input(key="seq_search").set_value("prediction > 1e9").run()
+    table = next(d for d in at.dataframe if d.key and d.key.startswith("seq_table_")).value
+    assert len(table) == 0
+
+
+def test_selecting_a_row_selects_the_sequence_for_the_other_pages(sketch, seqs):
+    at = app_with(sketch, seqs, page="pages/sequences.py")
+    key = next(d for d in at.dataframe if d.key and d.key.startswith("seq_table_")).key
+    at.session_state[key] = {"selection": {"rows": [7], "columns": []}}
+    at.run()
+    assert not at.exception
+    assert at.session_state[state.SELECTED] == 7
+    at.switch_page("pages/logos.py").run()
+    assert at.selectbox(key="logo_seq").value == 7
+    assert "SHAP logo of rand_8" in str(at.get("plotly_chart")[0].proto.spec)
+
+
+# ---------------------------------------------------------------------------------------------- logos
+def test_logos_of_one_sequence_and_of_a_subset(sketch, seqs):
+    at = app_with(sketch, seqs, page="pages/logos.py")
+    assert not at.exception and len(at.get("plotly_chart")) == 3
+    at.selectbox(key="logo_seq").set_value(3).run()
+    assert at.session_state[state.SELECTED] == 3
+    at.radio(key="logo_subset").set_value("A label column").run()
+    at.selectbox(key="logo_label_col").set_value("group").run()
+    at.multiselect(key="logo_label_vals").set_value(["on"]).run()
+    assert not at.exception
+    assert "100 sequences with group in ['on']" in str(at.get("plotly_chart")[1].proto.spec)
+    at.toggle(key="logo_same_axis").set_value(True).run()
+    assert not at.exception
+
+
+# ---------------------------------------------------------------------------------------------- interactions
+@pytest.mark.parametrize("index", ["mobius", "faith-shap", "sii", "stii", "banzhaf"])
+def test_interactions_for_every_index(sketch, seqs, index):
+    at = app_with(sketch, seqs, page="pages/interactions.py")
+    at.selectbox(key="inter_index").set_value(index).run()
+    assert not at.exception and not at.error
+    assert len(at.get("plotly_chart")) >= 2
+    assert _frames(at, "positions", "letters", "order")
+
+
+def _a_pair(sketch) -> tuple[int, int]:
+    """1-based positions of the first order-2 coefficient of the sketch."""
+    k = next(k for k in sketch.locations if (k != 0).sum() == 2)
+    i, j = (int(p) + 1 for p in k.nonzero()[0])
+    return i, j
+
+
+def test_a_cell_shows_its_letter_pairs(sketch, seqs):
+    i, j = _a_pair(sketch)
+    at = app_with(sketch, seqs, page="pages/interactions.py")
+    at.number_input(key="inter_pair_i").set_value(i)
+    at.number_input(key="inter_pair_j").set_value(j).run()
+    assert not at.exception
+    pairs = _frames(at, "letters", "mean", "count", "sign_consistency")[0]
+    assert len(pairs) == 16 and all(len(s) == 2 for s in pairs["letters"])
+    assert pairs["count"].sum() == len(seqs)
+    s = seqs.sequences[0]
+    assert f"**{s[i - 1]}** at {i} and **{s[j - 1]}** at {j}" in _text(at)
+    at.radio(key="top_scope").set_value("the selected sequence").run()
+    assert not at.exception
+
+
+def test_a_click_on_the_map_is_read_as_row_y_and_column_x():
+    from studio_ui.core import cell_from_selection
+
+    sel = {"selection": {"points": [{"x": 9, "y": 4, "point_index": 0}], "point_indices": [0], "box": [],
+                         "lasso": []}}
+    assert cell_from_selection(sel) == (4, 9)
+    assert cell_from_selection({"selection": {"points": []}}) is None
+    assert cell_from_selection(None) is None
+
+
+# ---------------------------------------------------------------------------------------------- motifs
+def test_motifs_page_lists_motifs_or_says_none(sketch, seqs):
+    at = app_with(sketch, seqs, page="pages/motifs.py")
+    assert not at.exception
+    assert _frames(at, "motif", "consensus") or any("No motif found" in m.value for m in at.info)
+    at.slider(key="motif_quantile").set_value(0.7).run()
+    assert not at.exception
+
+
+# ---------------------------------------------------------------------------------------------- export
+MAGIC = {"svg": b"<?xml", "pdf": b"%PDF", "png": b"\x89PNG", "csv": None, "parquet": b"PAR1", "npz": b"PK",
+         "json": b"{", "zip": b"PK"}
+
+
+def test_export_buttons_produce_the_files(sketch, seqs, monkeypatch):
+    made: dict[str, tuple[str, object]] = {}
+    real = st.download_button
+
+    def spy(label, data, file_name=None, *a, key=None, **kw):
+        made[key] = (file_name, data)
+        return real(label, data, file_name, *a, key=key, **kw)
+
+    monkeypatch.setattr(st, "download_button", spy)
+    at = app_with(sketch, seqs, page="pages/export.py")
+    assert not at.exception
+    keys = set(made)
+    for name in ("logo_selected", "logo_mean", "logo_split", "heatmap_selected", "heatmap_mean_abs",
+                 "sketch_orders"):
+        assert {f"dl_{name}_svg", f"dl_{name}_pdf", f"dl_{name}_png"} <= keys
+    for name in ("sequences", "shap_wide", "shap_long", "interactions", "top_interactions"):
+        assert {f"dl_{name}_csv", f"dl_{name}_parquet"} <= keys
+    assert {"dl_sketch_npz", "dl_run_json", "dl_all_zip"} <= keys
+    for key, (fname, data) in made.items():
+        b = data() if callable(data) else data
+        b = b.encode() if isinstance(b, str) else b
+        assert len(b) > 0, key
+        magic = MAGIC[fname.rsplit(".", 1)[1]]
+        assert magic is None or b.startswith(magic), (key, b[:10])
+        if key == "dl_logo_selected_svg":
+            assert b"<text" in b or b"font" in b  # editable text
+        if key == "dl_all_zip":
+            names = zipfile.ZipFile(io.BytesIO(b)).namelist()
+            assert any(n.endswith("run.json") for n in names) and any(n.endswith(".svg") for n in names)
