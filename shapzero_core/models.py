@@ -859,9 +859,15 @@ class OnnxModel(_BaseModel):
 
 # ============================================================================================ callables
 def _source_hash(fn: Any) -> tuple[str | None, bool]:
-    """sha256 over the function's own source and its module's source; (None, False) if unavailable."""
+    """sha256 over a plain function's source, its module's source and simple closure values.
+
+    ``(None, False)`` when that does not pin the function down (callable instances, bound methods,
+    closures over objects, source not available).
+    """
     parts: list[str] = []
-    target = fn if (inspect.isfunction(fn) or inspect.ismethod(fn) or inspect.isclass(fn)) else type(fn)
+    if not (inspect.isfunction(fn) or inspect.isbuiltin(fn)):
+        return None, False  # instances and bound methods carry state their source does not show
+    target = fn
     try:
         parts.append(inspect.getsource(target))
     except (OSError, TypeError):
