@@ -596,13 +596,30 @@ def add_dask_options(parser: argparse.ArgumentParser) -> None:
 def dask_executor_from_options(args: argparse.Namespace, *, timeout: float = 30.0) -> DaskExecutor | None:
     """The :class:`DaskExecutor` asked for by :func:`add_dask_options`'s options, or None.
 
-    ``timeout`` is how long to wait for a scheduler given by address (seconds).
+    ``--dask-local N`` starts a loopback-only :class:`distributed.LocalCluster` of N worker processes;
+    ``--dask-scheduler ADDRESS`` (or ``$SHAPZERO_DASK_SCHEDULER`` when neither option is given) connects
+    to a running scheduler and waits up to ``timeout`` seconds for its first worker. The caller owns the
+    executor: use it as a context manager (or call ``shutdown()``) so that a local cluster is stopped.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``dask_scheduler``, ``dask_local``; missing attributes count as not given).
+    timeout : float
+        Seconds to wait for the scheduler and for its first worker.
+
+    Returns
+    -------
+    DaskExecutor or None
+        None when no Dask option is given and no scheduler is configured (run locally).
 
     Raises
     ------
     ValueError
-        For a bad address, a worker count below 1, or a scheduler that cannot be reached (so the
-        command line prints one line and exits with code 2).
+        For a bad address, a worker count below 1, a scheduler that cannot be reached or that has no
+        worker (so the command line prints one line and exits with code 2).
+    ImportError
+        If dask.distributed is not installed (the message says how to install it).
     """
     address = getattr(args, "dask_scheduler", None)
     local = getattr(args, "dask_local", None)
@@ -615,6 +632,7 @@ def dask_executor_from_options(args: argparse.Namespace, *, timeout: float = 30.
     if address is None:
         return None
     try:
-        return DaskExecutor(address, timeout=timeout)
+        # a scheduler without workers would leave the sketch waiting silently: say so instead
+        return DaskExecutor(address, timeout=timeout, wait_for_workers=1)
     except ConnectionError as e:
         raise ValueError(str(e)) from e
