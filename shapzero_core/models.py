@@ -1205,7 +1205,7 @@ class CommandModel(_BaseModel):
         return True
 
     # -- one round trip -------------------------------------------------------------------------------
-    def _roundtrip(self, payload: bytes, N: int) -> bytes:
+    def _roundtrip(self, payload: bytes, N: int) -> tuple[bytes, bytes]:
         proc = self._proc if self._proc is not None and self._proc.poll() is None else self._start()
         in_fd, out_fd, err_fd = proc.stdin.fileno(), proc.stdout.fileno(), proc.stderr.fileno()
         sel = selectors.DefaultSelector()
@@ -1266,12 +1266,8 @@ class CommandModel(_BaseModel):
                         sel.unregister(err_fd)
             out = b"".join(chunks)
             parts = out.split(b"\n", N)
-            if len(parts) > N and parts[N].strip():
-                self._stop()
-                raise ModelError(f"program {self.name!r} printed more lines than the {N} sequences it was given "
-                                 f"(line {self._lines_out + N + 1}: {parts[N][:80]!r}); it must print exactly one "
-                                 "number per input line")
-            return b"\n".join(parts[:N])
+            extra = parts[N].strip() if len(parts) > N else b""
+            return b"\n".join(parts[:N]), extra
         finally:
             sel.close()
 
@@ -1282,7 +1278,7 @@ class CommandModel(_BaseModel):
         with self._lock:
             for attempt in range(2):
                 try:
-                    raw = self._roundtrip(payload, N)
+                    raw, extra = self._roundtrip(payload, N)
                     break
                 except _Crash:
                     proc = self._proc
@@ -1320,6 +1316,12 @@ class CommandModel(_BaseModel):
                             f"line {bad_line}, which is not a number (the answer for row {start + j}, sequence "
                             f"{_preview(seqs[j])})") from None
                 raise ModelError(f"program {self.name!r} returned {len(lines)} numbers for {N} sequences")
+            if extra:
+                self._stop()
+                first = extra.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+                raise ModelError(f"program {self.name!r} printed more lines than the {N} sequences it was given "
+                                 f"(line {self._lines_out + N + 1}: {first[:80]!r}); it must print exactly one "
+                                 "number per input line")
             self._lines_out += N
             return y
 
