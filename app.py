@@ -1,8 +1,12 @@
 """SHAP zero Studio — the Streamlit app (``streamlit run app.py``).
 
-This file is the entry point: it registers the pages (``pages/``), draws the session summary in the
+This file is the entry point: it registers the pages (``app_pages/``), draws the session summary in the
 sidebar and runs the page the URL asks for; the home page itself is :func:`home`. Every page works when
 opened directly by its URL on a fresh server (it then says what to load first).
+
+The page scripts live in ``app_pages/``, not ``pages/``: Streamlit treats a folder named ``pages`` next to
+the entry point as a legacy multipage app until ``st.navigation`` has run once in the process, so on a
+freshly started server a deep link such as ``/sketch`` would run the page file alone, without this file.
 """
 
 import streamlit as st
@@ -57,13 +61,13 @@ def home() -> None:
 
 pages = [
     st.Page(home, title="Home", icon=":material/home:", default=True),
-    st.Page("pages/model.py", title="Model", icon=":material/model_training:", url_path="model"),
-    st.Page("pages/sketch.py", title="Sketch", icon=":material/bolt:", url_path="sketch"),
-    st.Page("pages/sequences.py", title="Sequences", icon=":material/table_rows:", url_path="sequences"),
-    st.Page("pages/logos.py", title="Logos", icon=":material/text_fields:", url_path="logos"),
-    st.Page("pages/interactions.py", title="Interactions", icon=":material/grid_on:", url_path="interactions"),
-    st.Page("pages/motifs.py", title="Motifs", icon=":material/pattern:", url_path="motifs"),
-    st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
+    st.Page("app_pages/model.py", title="Model", icon=":material/model_training:", url_path="model"),
+    st.Page("app_pages/sketch.py", title="Sketch", icon=":material/bolt:", url_path="sketch"),
+    st.Page("app_pages/sequences.py", title="Sequences", icon=":material/table_rows:", url_path="sequences"),
+    st.Page("app_pages/logos.py", title="Logos", icon=":material/text_fields:", url_path="logos"),
+    st.Page("app_pages/interactions.py", title="Interactions", icon=":material/grid_on:", url_path="interactions"),
+    st.Page("app_pages/motifs.py", title="Motifs", icon=":material/pattern:", url_path="motifs"),
+    st.Page("app_pages/export.py", title="Export", icon=":material/download:", url_path="export"),
 ]
 nav = st.navigation(pages)
 sketching.adopt_finished_job()

@@ -147,9 +147,8 @@ def progress_panel(key: str) -> None:
         draw_progress(s)
         if s["cancel_requested"]:
             st.caption("Cancelling at the next check point… finished query blocks stay cached.")
-        elif st.button("Cancel", key=f"{key}_cancel", icon=":material/stop:"):
-            job.cancel()
-            st.rerun(scope="fragment")
+        else:
+            st.button("Cancel", key=f"{key}_cancel", icon=":material/stop:", on_click=job.cancel)
 
     _panel()
 

@@ -16,13 +16,13 @@ from . import cache, core, state
 
 PAGES = {
     "home": "app.py",
-    "model": "pages/model.py",
-    "sketch": "pages/sketch.py",
-    "sequences": "pages/sequences.py",
-    "logos": "pages/logos.py",
-    "interactions": "pages/interactions.py",
-    "motifs": "pages/motifs.py",
-    "export": "pages/export.py",
+    "model": "app_pages/model.py",
+    "sketch": "app_pages/sketch.py",
+    "sequences": "app_pages/sequences.py",
+    "logos": "app_pages/logos.py",
+    "interactions": "app_pages/interactions.py",
+    "motifs": "app_pages/motifs.py",
+    "export": "app_pages/export.py",
 }
 INDEX = "sz_index"
 ORDER = "sz_order"

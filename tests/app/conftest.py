@@ -75,3 +75,28 @@ def app_with(sketch: FourierSketch | None = None, seqs: SequenceSet | None = Non
     if page is not None:
         at.switch_page(page).run()
     return at
+
+
+class PlantedModel:
+    """A model whose exact transform is a planted sketch (what the Model page would load), a little slow so
+    that a sketch of it can be cancelled half-way."""
+
+    def __init__(self, sketch: FourierSketch, delay: float = 0.0):
+        self.sketch, self.delay = sketch, delay
+        self.n, self.alphabet, self.name = sketch.n, sketch.alphabet, "planted"
+        self.identity = "planted" + "0" * 58
+        self.spec = ""
+        self.calls = 0
+
+    def __call__(self, X):
+        import time
+
+        self.calls += 1
+        time.sleep(self.delay)
+        return self.sketch.predict(X)
+
+    def probe_throughput(self, *args, **kwargs) -> float:
+        return 5000.0
+
+    def describe(self) -> dict:
+        return {"kind": "planted", "layout": "codes", "n": self.n, "q": self.alphabet.q}

@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from shapzero_core import FourierSketch, SketchFileError
-from shapzero_core.errors import SketchError
+from shapzero_core.errors import ModelError, SketchError
 from shapzero_core.report_figures import order_table, orders_plotly, quality_scatter_plotly
 from shapzero_core.sketch import plan_for_budget, plan_sketch
 from studio_ui import core, models_ui, sketching, state
@@ -47,6 +47,12 @@ with tab_run:
             plan = None
     if model is not None and plan is not None:
         rate = models_ui.throughput(model)
+        if rate is None and not running:
+            try:
+                with st.spinner("Measuring the model's throughput…"):
+                    rate = models_ui.measure_throughput(model)
+            except ModelError as e:
+                st.error(f"The model failed on test sequences: {e}")
         done_blocks, all_blocks = sketching.cached_queries(plan, model)
         m1, m2, m3 = st.columns(3)
         m1.metric("Model queries", f"{plan.num_queries:,}",
@@ -56,10 +62,6 @@ with tab_run:
         m3.metric("Already cached", f"{done_blocks} of {all_blocks} blocks",
                   help="Query blocks of this model and plan in the workspace cache; Start resumes from them.")
         st.caption(f"Plan: {plan.summary()}; b = {plan.b} means {plan.num_bins:,} bins per group.")
-        if rate is None:
-            if st.button("Measure throughput", key="sketch_measure"):
-                models_ui.measure_throughput(model)
-                st.rerun()
         if done_blocks and not running:
             st.info(f"{done_blocks} of {all_blocks} query blocks of this plan are already cached (an earlier run "
                     "was cancelled or interrupted): Start resumes and queries only the rest.")

@@ -1,0 +1,90 @@
+"""Sketch page: plan and estimate before starting, start in the background, cancel, resume from the
+workspace cache, quality report; loading a saved sketch (good and bad file)."""
+
+from __future__ import annotations
+
+import time
+
+from conftest import PlantedModel, app_with, planted_sketch
+
+from studio_ui import jobs, state
+
+
+def _wait(job_id: str, timeout: float = 30.0) -> jobs.JobRecord:
+    job = jobs.get_job(job_id)
+    t0 = time.time()
+    while not job.finished_ and time.time() - t0 < timeout:
+        time.sleep(0.05)
+    assert job.finished_, job.snapshot()
+    return job
+
+
+def _metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_start_cancel_resume_and_quality():
+    truth = planted_sketch(n=10, K=20, max_order=2, seed=3)
+    model = PlantedModel(truth, delay=0.15)
+    at = app_with()
+    at.session_state[state.MODEL] = model
+    at.session_state[state.MODEL_LABEL] = "planted test model"
+    at.switch_page("app_pages/sketch.py").run()
+    assert not at.exception
+    at.number_input(key="sketch_budget").set_value(7000)
+    at.number_input(key="sketch_test_size").set_value(400).run()
+    # before starting: the exact queries and the estimated time
+    assert _metric(at, "Model queries") == f"{9 * 11 * 64 + 400:,}"  # b=3, C=P=3 -> 9 blocks of 11*64, + test
+    assert _metric(at, "Estimated query time") == "1.3 s"  # 6736 / 5000 per second
+    assert _metric(at, "Already cached") == "0 of 10 blocks"
+
+    at.button(key="sketch_start").click().run()
+    assert not at.exception
+    job_id = at.session_state[state.JOB]
+    time.sleep(0.4)
+    at.run()
+    at.button(key="sketch_cancel").click().run()
+    job = _wait(job_id)
+    assert job.status == "cancelled"
+    at.run()
+    assert any("cancelled" in w.value for w in at.warning)
+    done = int(_metric(at, "Already cached").split()[0])
+    assert 0 < done < 10
+    calls_before = model.calls
+
+    at.button(key="sketch_start").click().run()
+    job = _wait(at.session_state[state.JOB])
+    assert job.status == "done", job.error
+    at.run()
+    assert not at.exception
+    sk = at.session_state[state.SKETCH]
+    rep = sk.report
+    assert rep["queries"]["cached"] > 0  # resumed: the finished blocks were not queried again
+    assert model.calls - calls_before == 10 - done
+    assert rep["r2"] > 0.999
+    assert float(_metric(at, "Held-out R²")) > 0.999
+    assert at.get("plotly_chart")  # scatter and orders
+    assert any(b.label == "Save the sketch (.npz)" for b in at.get("download_button"))
+
+
+def test_load_a_saved_sketch_and_reject_a_bad_one(sketch):
+    at = app_with(page="app_pages/sketch.py")
+    at.file_uploader(key="sketch_upload").set_value(("mine.npz", sketch.to_bytes(), "application/octet-stream")).run()
+    assert not at.exception and not at.error
+    assert at.session_state[state.SKETCH].num_coefficients == sketch.num_coefficients
+    assert any("Loaded mine.npz" in s.value for s in at.success)
+    at.file_uploader(key="sketch_upload").set_value(("broken.npz", b"not a zip", "application/octet-stream")).run()
+    assert not at.exception
+    assert at.error and "broken.npz" in at.error[0].value
+
+
+def test_a_budget_below_the_smallest_plan_is_a_message():
+    model = PlantedModel(planted_sketch(n=10, K=10, max_order=2))
+    at = app_with()
+    at.session_state[state.MODEL] = model
+    at.session_state[state.MODEL_LABEL] = "planted"
+    at.switch_page("app_pages/sketch.py").run()
+    at.number_input(key="sketch_budget").set_value(44)  # the widget's minimum: (n+1)*q
+    at.run()
+    assert not at.exception
+    assert _metric(at, "Model queries").endswith(f"{44 + 10_000:,}")
