@@ -6,6 +6,7 @@ import streamlit as st
 
 from shapzero_core import SequenceError
 from shapzero_core.errors import ModelError
+from shapzero_core.models import LAYOUTS
 from studio_ui import core, models_ui, state
 from studio_ui import widgets as w
 
@@ -44,10 +45,11 @@ try:
             o1, o2, o3, o4 = st.columns(4)
             n_opt = int(o1.number_input("Sequence length n (0 = from the model)", 0, 10_000, 0, key="model_onnx_n"))
             alpha = o2.selectbox("Alphabet", ["dna", "rna", "protein"], key="model_onnx_alphabet")
-            layout = o3.selectbox("Input layout", ["auto", "NLQ", "NQL", "NL"], key="model_onnx_layout",
-                                  help="one-hot (N, L, q), one-hot (N, q, L), or integer codes (N, L)")
+            layout = o3.selectbox("Input layout", ["auto", *LAYOUTS], key="model_onnx_layout",
+                                  help="auto = detected from the input shape; NLQ one-hot (N, n, q), NQL one-hot "
+                                       "(N, q, n), codes (N, n) integers, flat (N, n·q), strings (N,)")
             output = o4.text_input("Output (name or index; empty = the only/first)", key="model_onnx_output")
-        if up is not None and st.button("Load the ONNX model", key="model_onnx_load", type="primary"):
+        if st.button("Load the ONNX model", key="model_onnx_load", type="primary", disabled=up is None):
             new_model = models_ui.load_onnx(up.getvalue(), n_opt or None, alpha,
                                             None if layout == "auto" else layout, output.strip() or None)
             label = f"ONNX {up.name}"

@@ -15,7 +15,7 @@ from . import sketching, state
 
 DEMO_NAME = "guide_rna"
 DEMO_SEQUENCES = 1000
-DEMO_BUDGET = 60_000
+DEMO_BUDGET = 250_000
 DEMO_TEST_SIZE = 2_000
 DEMO_CAPTION = (f"Guide-RNA demo model (26 letters): a quick sketch ({DEMO_BUDGET:,} model queries, well under a "
                 f"minute) and {DEMO_SEQUENCES:,} demo guides, then logos, interactions and motifs on every page.")
