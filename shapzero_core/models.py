@@ -1004,8 +1004,8 @@ class CallableModel(_BaseModel):
         try:
             mod = importlib.import_module(mod_name)
         except Exception as e:
-            raise ModelError(f"cannot import module {mod_name!r} for model {target!r}: "
-                             f"{type(e).__name__}: {e}") from e
+            raise ModelError(f"cannot import module {mod_name!r} for model {target!r}: {type(e).__name__}: {e} "
+                             "(the module must be installed or on PYTHONPATH)") from e
         obj: Any = mod
         for part in attr.split("."):
             if not hasattr(obj, part):
