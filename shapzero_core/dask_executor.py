@@ -134,15 +134,7 @@ class ModelRef:
             If the model cannot be rebuilt here (e.g. a ``module:function`` whose module this worker
             cannot import, an ONNX path missing on this machine); the message names the host.
         """
-        try:
-            return _load_cached(self.spec)
-        except Exception as e:
-            spec = self.spec if len(self.spec) <= 80 else self.spec[:77] + "..."
-            raise ModelError(
-                f"could not rebuild the model {spec!r} on {_where()}: {type(e).__name__}: {e} "
-                "(every Dask worker must be able to load the model's spec: install shapzero-studio and the "
-                "model's module there, put it on the workers' PYTHONPATH, or use a path they can read)"
-            ) from e
+        return _rebuild(self.spec)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """Predict: ``X`` int8 (N, n) -> float64 (N,)."""
@@ -168,16 +160,38 @@ class ModelRef:
         return f"ModelRef(spec={spec!r})"
 
 
-def _where() -> str:
-    """``worker tcp://... (host h, pid p)`` on a Dask worker, else ``host h (pid p)``."""
+def _where(address: str | None = None) -> str:
+    """``Dask worker tcp://... (host h, pid p)`` on a Dask worker, else ``host h (pid p)``."""
     import socket
 
-    try:
-        from distributed import get_worker
+    if address is None:
+        try:
+            from distributed import get_worker
 
-        return f"Dask worker {get_worker().address} (host {socket.gethostname()}, pid {os.getpid()})"
-    except Exception:
-        return f"host {socket.gethostname()} (pid {os.getpid()})"
+            address = get_worker().address
+        except Exception:
+            address = None
+    where = f"host {socket.gethostname()}, pid {os.getpid()}"
+    return f"Dask worker {address} ({where})" if address else where
+
+
+def _rebuild(spec: str, address: str | None = None) -> Any:
+    """The model of ``spec`` (cached per process), or a ModelError that names this worker."""
+    try:
+        return _load_cached(spec)
+    except Exception as e:
+        short = spec if len(spec) <= 80 else spec[:77] + "..."
+        raise ModelError(
+            f"could not rebuild the model {short!r} on {_where(address)}: {type(e).__name__}: {e} "
+            "(every Dask worker must be able to load the model's spec: install shapzero-studio and the "
+            "model's module there, put it on the workers' PYTHONPATH, or use a path they can read)"
+        ) from e
+
+
+def _preload(spec: str, dask_worker: Any = None) -> str:
+    """Rebuild the model of ``spec`` in this worker process (``client.run`` passes ``dask_worker``); its name."""
+    address = getattr(dask_worker, "address", None)
+    return str(getattr(_rebuild(spec, address), "name", ""))
 
 
 def portable_model(obj: Any) -> Any:
@@ -378,6 +392,34 @@ class DaskExecutor(cf.Executor):
         """Total worker threads (how many tasks run at once); useful to size the number of blocks in flight."""
         info = self._client.scheduler_info(n_workers=-1)
         return sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
+
+    def preload(self, model: Any) -> dict[str, str]:
+        """Rebuild ``model`` from its spec on every connected worker now, before any query.
+
+        Optional: workers rebuild a model on their first task anyway (and workers that join later still
+        do). Preloading fails fast, before the sketch starts, when a worker cannot load the model, and
+        keeps the loading time out of the first tasks.
+
+        Parameters
+        ----------
+        model : ModelFn or ModelRef
+            A model with a ``spec``. Anything else (a plain callable) is sent with each task and has
+            nothing to preload.
+
+        Returns
+        -------
+        dict
+            Worker address -> name of the rebuilt model (empty for a model without a spec).
+
+        Raises
+        ------
+        ModelError
+            If a worker cannot rebuild the model (the message names the worker).
+        """
+        ref = portable_model(model)
+        if not isinstance(ref, ModelRef):
+            return {}
+        return dict(self._client.run(_preload, ref.spec))
 
     def __repr__(self) -> str:
         where = self.address or f"LocalCluster({self.n_workers} workers)"

@@ -214,9 +214,17 @@ class _Unloadable:
 
 
 def test_worker_that_cannot_rebuild_the_model_says_so(threaded):
-    with pytest.raises(ModelError, match=r"could not rebuild the model 'no_such_module_for_dask_tests:model' on "
-                                         r"Dask worker tcp://127\.0\.0\.1:\d+ .*PYTHONPATH"):
+    message = (r"could not rebuild the model 'no_such_module_for_dask_tests:model' on Dask worker "
+               r"tcp://127\.0\.0\.1:\d+ .*PYTHONPATH")
+    with pytest.raises(ModelError, match=message):
         sketch_model(_Unloadable(), config=dm.CONFIG, executor=threaded, batch_size=BATCH)
+    with pytest.raises(ModelError, match=message):  # preload: the same error before any query
+        threaded.preload(_Unloadable())
+
+
+def test_preload_rebuilds_the_model_on_every_worker(threaded):
+    assert threaded.preload(_model()) == {w: "planted" for w in threaded.worker_addresses()}
+    assert threaded.preload(dm.planted) == {}  # a plain function travels with each task: nothing to preload
 
 
 # -- a worker killed during the sketch -----------------------------------------------------------------------
