@@ -420,7 +420,7 @@ _BUILDERS: dict[str, Callable[[], tuple[bytes, FourierSketch | None]]] = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def build_demo(name: str) -> tuple[bytes, FourierSketch | None]:
     """Build demo ``name`` in memory: (ONNX bytes, exact spectrum or None). Cached."""
     if name not in _BUILDERS:
