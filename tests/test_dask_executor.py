@@ -146,16 +146,24 @@ def test_shutdown_rejects_new_work_and_closes_cluster():
     assert ex.cluster.status.name == "closed"
 
 
-def test_local_cluster_listens_on_loopback_only():
+@pytest.fixture(scope="module")
+def process_executor():
+    """A LocalCluster of 2 worker processes."""
+    ex = DaskExecutor(n_workers=2, processes=True)
+    yield ex
+    ex.close()
+
+
+def test_local_cluster_listens_on_loopback_only(process_executor):
     psutil = pytest.importorskip("psutil")
-    with DaskExecutor(n_workers=2, processes=True) as ex:
-        pids = {os.getpid(), *ex.client.run(os.getpid).values()}
-        listening = [
-            c.laddr
-            for pid in pids
-            for c in psutil.Process(pid).net_connections(kind="inet")
-            if c.status == psutil.CONN_LISTEN
-        ]
+    ex = process_executor
+    pids = {os.getpid(), *ex.client.run(os.getpid).values()}
+    listening = [
+        c.laddr
+        for pid in pids
+        for c in psutil.Process(pid).net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    ]
     assert len(listening) >= 3  # scheduler + 2 workers (+ their small HTTP servers)
     assert {addr.ip for addr in listening} == {"127.0.0.1"}
 
@@ -187,10 +195,9 @@ def test_killed_worker_task_is_resubmitted(tmp_path):
 
 
 @pytest.mark.slow
-def test_tasks_run_in_several_worker_processes():
-    with DaskExecutor(n_workers=2, processes=True) as ex:
-        barrier_free = [ex.submit(_pid_and_square, i, 0.2) for i in range(6)]
-        out = [f.result(timeout=60) for f in barrier_free]
+def test_tasks_run_in_several_worker_processes(process_executor):
+    barrier_free = [process_executor.submit(_pid_and_square, i, 0.2) for i in range(6)]
+    out = [f.result(timeout=60) for f in barrier_free]
     assert [sq for _, sq in out] == [i * i for i in range(6)]
     pids = {pid for pid, _ in out}
     assert os.getpid() not in pids and len(pids) == 2
