@@ -682,8 +682,9 @@ class OnnxModel(_BaseModel):
             proto = onnx.ModelProto()
             proto.ParseFromString(data)
         except Exception as e:
+            hint = "" if path is None or path.suffix == ".onnx" else " (to run a program, use 'cmd:<command line>')"
             raise ModelError(f"{label}: not a valid ONNX model (cannot parse: {e}); the file may be truncated "
-                             "or not an .onnx file") from None
+                             f"or not an .onnx file{hint}") from None
         if not proto.HasField("graph") or (not proto.graph.node and not proto.graph.output):
             raise ModelError(f"{label}: not a valid ONNX model (no graph); the file may be truncated or not "
                              "an .onnx file")

@@ -247,7 +247,7 @@ def test_onnx_nan_output_names_model_rows_and_sequence():
     X = np.ones((10, 6), dtype=np.int8)  # f = 21 -> log(18): finite
     X[6] = 0  # f = 0 -> log(-3) = NaN, in the second batch (rows 4-7)
     X[7, :] = [0, 0, 0, 0, 0, 0]
-    with pytest.raises(ModelError, match=r"model 'uploaded model|test' returned NaN for 2 of 4 sequences "
+    with pytest.raises(ModelError, match=r"model 'test' returned NaN for 2 of 4 sequences "
                                          r"\(rows 4-7; first: row 6, AAAAAA\)"):
         m(X)
 
