@@ -49,11 +49,12 @@ def home() -> None:
         ("motifs", "6 · Motifs", ":material/pattern:", "recurring patterns and spaced repeats"),
         ("export", "7 · Export", ":material/download:", "figures, tables, sketch and run record"),
     ]
-    cols = st.columns(4)
-    for i, (name, label, icon, what) in enumerate(steps):
-        with cols[i % 4]:
-            w.page_link(name, label, icon)
-            st.caption(what)
+    for first in (0, 4):
+        cols = st.columns(4)
+        for col, (name, label, icon, what) in zip(cols, steps[first : first + 4], strict=False):
+            with col:
+                w.page_link(name, label, icon)
+                st.caption(what)
 
     st.subheader("This session")
     w.session_summary()
@@ -73,6 +74,5 @@ nav = st.navigation(pages)
 sketching.adopt_finished_job()
 with st.sidebar:
     sketching.sidebar_progress()
-    st.divider()
     w.session_summary()
 nav.run()

@@ -1,6 +1,7 @@
 """Interactions: position x position maps (selected sequence and across sequences), the letter pairs behind
 a clicked cell, and the top interactions of any order with their letters."""
 
+import numpy as np
 import streamlit as st
 
 from shapzero_core.figures import interaction_heatmap_plotly, pair_labels, top_interactions_plotly
@@ -42,16 +43,21 @@ with c1:
     M = core.pair_matrix(inter, row, pidx)
     fig = interaction_heatmap_plotly(M, pair_labels(seq), title=f"{ex.ids[row]}: pairwise {label}",
                                      colorbar_title="value", size=500)
+    w.sparse_ticks(fig, n=ex.n)
     w.plotly(fig, key="heat_seq", on_select=lambda: _clicked("heat_seq"), selection_mode="points")
 with c2:
     P = cache.pairwise(ctx, ctx.key, index, order, "mean_abs" if stat == "mean |value|" else "mean")
     fig = interaction_heatmap_plotly(P, None, title=f"{stat} over {ex.N:,} sequences",
                                      colorbar_title=stat, size=500)
+    if stat == "mean |value|":  # never negative: a sequential scale from white
+        fig.update_traces(marker={"colorscale": w.SEQUENTIAL, "cmin": 0.0})
+    w.sparse_ticks(fig, n=ex.n)
     w.plotly(fig, key="heat_all", on_select=lambda: _clicked("heat_all"), selection_mode="points")
 
 st.subheader("The letter pairs behind a cell")
 n = ex.n
-for _k, _d in ((PAIR_I, 1), (PAIR_J, min(2, n))):
+_best = np.unravel_index(int(np.argmax(P)), P.shape) if P.size and P.max() > 0 else (0, min(1, n - 1))
+for _k, _d in ((PAIR_I, int(min(_best)) + 1), (PAIR_J, int(max(_best)) + 1)):
     if not 1 <= int(st.session_state.get(_k, _d)) <= n:
         st.session_state[_k] = _d
     st.session_state.setdefault(_k, _d)
@@ -74,9 +80,7 @@ else:
         st.dataframe(pl[["letters", "mean", "std", "count", "sign_consistency"]], hide_index=True,
                      key="pair_letters_table",
                      column_config={"letters": st.column_config.TextColumn(f"letters at {a},{b}"),
-                                    "mean": st.column_config.NumberColumn(format="%.4g"),
-                                    "std": st.column_config.NumberColumn(format="%.3g"),
-                                    "sign_consistency": st.column_config.NumberColumn(format="%.2f")})
+                                    **w.STAT_COLUMNS})
     with t2:
         st.markdown(f"Higher-order sets containing {a} and {b} in {ex.ids[row]}")
         ho = core.higher_order_with_pair(inter, row, a, b)
@@ -106,6 +110,6 @@ else:
     tab_t, tab_c = st.tabs(["Table", "Chart"])
     with tab_t:
         st.dataframe(top.assign(positions=top["positions"].map(lambda p: ",".join(map(str, p)))),
-                     hide_index=True, key="top_table")
+                     hide_index=True, key="top_table", column_config=w.STAT_COLUMNS)
     with tab_c:
         w.plotly(top_interactions_plotly(top, k=min(k, 30), value=value, title=""), key="top_chart")

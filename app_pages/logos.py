@@ -13,15 +13,16 @@ w.header("Logos", "Letters scaled by their SHAP value: above the axis they raise
 ctx = w.require_context()
 ex = cache.explanation(ctx)
 
+same = st.toggle("Same y-axis for both logos", value=False, key="logo_same_axis",
+                 help="Off: each logo uses its own scale. On: both share one scale, so heights compare directly.")
 row = w.sequence_picker(ctx, "logo_seq")
 seq = ex.sequences[row]
-st.markdown(f"f(x) = **{ex.predictions[row]:.4f}** = baseline {ex.baseline:.4f} + sum of SHAP "
-            f"{ex.shap[row].sum():+.4f}")
+one_slot = st.container()
 
-st.subheader("Which sequences to average")
+st.subheader("Across sequences")
 labels = [c for c in ex.extra.columns if c not in ("description", "original_id")]
 modes = ["All sequences", "Prediction range", *(["A label column"] if labels else [])]
-mode = st.radio("Average over", modes, horizontal=True, key="logo_subset", label_visibility="collapsed")
+mode = st.radio("Average over", modes, horizontal=True, key="logo_subset")
 mask = None
 what = f"all {ex.N:,} sequences"
 try:
@@ -53,21 +54,20 @@ if mask is not None and not mask.any():
     mask, what = None, f"all {ex.N:,} sequences"
 
 pls = cache.position_letter(ctx, ctx.key, mask, cache.mask_key(mask))
-M_one = saliency_matrix(ex.shap[row], seq, ex.alphabet)
-M_all = pls.matrix()
-same = st.toggle("Same y-axis for both logos", value=False, key="logo_same_axis",
-                 help="Off: each logo uses its own scale. On: both share one scale, so heights compare directly.")
-
-fig_one = logo_plotly(M_one, title=f"SHAP logo of {ex.ids[row]}", ylabel="SHAP value", height=300)
-fig_all = logo_plotly(M_all, title=f"Mean SHAP by position and letter over {what}", ylabel="mean SHAP",
+fig_one = logo_plotly(saliency_matrix(ex.shap[row], seq, ex.alphabet), title=f"SHAP logo of {ex.ids[row]}",
+                      ylabel="SHAP value", height=300)
+fig_all = logo_plotly(pls.matrix(), title=f"Mean SHAP by position and letter over {what}", ylabel="mean SHAP",
                       height=300)
 if same:
     lo = min(fig_one.layout.yaxis.range[0], fig_all.layout.yaxis.range[0])
     hi = max(fig_one.layout.yaxis.range[1], fig_all.layout.yaxis.range[1])
     fig_one.update_yaxes(range=[lo, hi])
     fig_all.update_yaxes(range=[lo, hi])
-w.plotly(fig_one, key="logo_one_chart")
-st.caption(f"Sequence: `{seq}`")
+with one_slot:
+    st.markdown(f"f(x) = **{ex.predictions[row]:.4f}** = baseline {ex.baseline:.4f} + sum of SHAP "
+                f"{ex.shap[row].sum():+.4f}")
+    w.plotly(fig_one, key="logo_one_chart")
+    st.caption(f"Sequence: `{seq}`")
 w.plotly(fig_all, key="logo_all_chart")
 st.caption("Each letter's height is the mean SHAP value at that position over the sequences carrying it; "
            "letters never seen at a position are left out.")

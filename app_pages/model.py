@@ -30,8 +30,7 @@ try:
             demo_list = _demos.list_demos()
             names = [d.name for d in demo_list]
             by_name = {d.name: d for d in demo_list}
-            pick = st.selectbox("Demo model", names, format_func=lambda s: f"{by_name[s].title} (n = {by_name[s].n})",
-                                key="model_demo_pick")
+            pick = st.selectbox("Demo model", names, format_func=lambda s: by_name[s].title, key="model_demo_pick")
             st.caption(by_name[pick].description)
             if st.button("Load the demo model", key="model_demo_load", type="primary"):
                 from studio_ui.demo import demo_model
@@ -99,6 +98,12 @@ d1.metric("Sequence length n", model.n)
 d2.metric("Alphabet", f"{model.alphabet.letters}")
 d3.metric("Input layout", str(info.get("layout", "—")))
 rate = models_ui.throughput(model)
+if rate is None:
+    try:
+        with st.spinner("Measuring the model's throughput…"):
+            rate = models_ui.measure_throughput(model)
+    except ModelError as e:
+        st.error(f"The model failed on test sequences: {e}")
 d4.metric("Throughput", f"{rate:,.0f} seq/s" if rate else "—", help="measured on random sequences")
 with st.expander("Everything the model says about itself"):
     st.json(info, expanded=True)

@@ -30,18 +30,21 @@ else:
     table["sign"] = table["sign"].map({1: "raises", -1: "lowers"})
     ev = st.dataframe(table, hide_index=True, key="motif_table", on_select="rerun", selection_mode="single-row",
                       column_config={"mean_score": st.column_config.NumberColumn("mean score", format="%.4g"),
-                                     "common_start": "most common start"})
+                                     "common_start": "most common start", "num_seqlets": "seqlets",
+                                     "num_sequences": "sequences"})
     rows = ev.selection.rows if ev is not None else []
     m = res.motifs[rows[0] if rows else 0]
     st.subheader(f"{m.name}: {m.consensus} ({'raises' if m.sign > 0 else 'lowers'} the prediction)")
     c1, c2 = st.columns(2)
     with c1:
-        w.plotly(logo_plotly(pwm_matrix(m.pwm, ex.alphabet), title="Letters of its seqlets (information)",
-                             ylabel="bits", height=260), key="motif_pwm_chart")
+        f = logo_plotly(pwm_matrix(m.pwm, ex.alphabet), title="Letters of its seqlets", ylabel="bits", height=260)
+        f.update_xaxes(title_text="motif column")
+        w.plotly(f, key="motif_pwm_chart")
     with c2:
         cons = saliency_matrix(m.contribution, m.consensus, ex.alphabet)
-        w.plotly(logo_plotly(cons, title="Mean SHAP at each motif column (consensus letters)",
-                             ylabel="mean SHAP", height=260), key="motif_contrib_chart")
+        f = logo_plotly(cons, title="Mean SHAP per column", ylabel="mean SHAP", height=260)
+        f.update_xaxes(title_text="motif column (consensus letters)")
+        w.plotly(f, key="motif_contrib_chart")
     carriers = res.carriers[res.carriers["motif"] == m.name]
     st.markdown(f"**{m.num_sequences:,} sequences carry {m.name}** ({m.num_seqlets:,} seqlets). "
                 "Select one to make it the selected sequence.")

@@ -114,21 +114,31 @@ st.markdown(f"**{state.sketch_source()}** · n = {sk.n}, alphabet {sk.alphabet.l
 
 
 def _fmt(v, spec=".4f") -> str:
-    return "—" if v is None else format(v, spec)
+    if v is None:
+        return "—"
+    if spec == "nmse":
+        return f"{v:.2e}" if 0 < abs(v) < 1e-3 else f"{v:.4f}"
+    return format(v, spec)
+
+
+def _refit_delta(rep) -> str | None:
+    if rep.get("r2") is None or rep.get("r2_before_refit") is None:
+        return None
+    d = rep["r2"] - rep["r2_before_refit"]
+    return f"{d:+.4f} by the refit" if abs(d) >= 5e-5 else None
 
 
 if rep:
     qd = rep.get("queries", {})
     k1, k2, k3, k4 = st.columns(4)
-    k1.metric("Held-out R²", _fmt(rep.get("r2")), delta=None if rep.get("r2_before_refit") is None else
-              f"{rep['r2'] - rep['r2_before_refit']:+.4f} by the refit", delta_color="normal")
-    k2.metric("Held-out NMSE", _fmt(rep.get("nmse")),
-              help=f"before the refit: {_fmt(rep.get('nmse_before_refit'))}")
+    k1.metric("Held-out R²", _fmt(rep.get("r2")), delta=_refit_delta(rep), delta_color="normal")
+    k2.metric("Held-out NMSE", _fmt(rep.get("nmse"), "nmse"),
+              help=f"before the refit: {_fmt(rep.get('nmse_before_refit'), 'nmse')}")
     k3.metric("Model queries", f"{qd.get('train', 0) + qd.get('test', 0):,}",
               help=f"queried now {qd.get('queried', 0):,}, read from the cache {qd.get('cached', 0):,}")
     k4.metric("Time", core.format_duration(rep.get("time", {}).get("total")))
     st.caption(f"Before the least-squares refit: R² {_fmt(rep.get('r2_before_refit'))}, NMSE "
-               f"{_fmt(rep.get('nmse_before_refit'))} · b = {rep.get('b')}, C = {rep.get('num_subsample')}, "
+               f"{_fmt(rep.get('nmse_before_refit'), 'nmse')} · b = {rep.get('b')}, C = {rep.get('num_subsample')}, "
                f"P = {rep.get('num_repeat')}, noise σ = {_fmt(rep.get('noise_sd'), '.3g')}")
 else:
     st.caption("This sketch has no quality report (it was not sketched from a model here, e.g. an exact "

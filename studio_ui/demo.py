@@ -7,6 +7,7 @@ fails, the demo's exact planted spectrum is used instead (and the page says so).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import streamlit as st
@@ -49,11 +50,11 @@ def start_demo(name: str = DEMO_NAME) -> None:
         st.error(f"The demo model could not be loaded: {e}")
         return
     state.set_model(model, f"demo: {demo.title}")
-    seqs = demo.sequences(DEMO_SEQUENCES, seed=0)
+    seqs = dataclasses.replace(demo.sequences(DEMO_SEQUENCES, seed=0), source=f"{name} demo sequences")
     state.set_sequences(seqs)
     st.session_state[state.DEMO] = name
     try:
-        sketching.start_sketch(model, demo_config(model), f"quick sketch of the {demo.title} demo")
+        sketching.start_sketch(model, demo_config(model), f"quick demo sketch ({DEMO_BUDGET:,} queries)")
     except Exception as e:
         sk = demo.load_spectrum()
         if sk is None:

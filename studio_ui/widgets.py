@@ -26,6 +26,18 @@ PAGES = {
 }
 INDEX = "sz_index"
 ORDER = "sz_order"
+#: White to dark red (the upper half of the engine's diverging scale), for values that are never negative.
+SEQUENTIAL = [[0.0, "#F7F7F7"], [0.2, "#FDDBC7"], [0.4, "#F4A582"], [0.6, "#D6604D"], [0.8, "#B2182B"],
+              [1.0, "#67001F"]]
+#: Number formats of the summary statistics columns in tables.
+STAT_COLUMNS = {
+    "mean": st.column_config.NumberColumn(format="%.4g"),
+    "value": st.column_config.NumberColumn(format="%.4g"),
+    "std": st.column_config.NumberColumn(format="%.2g"),
+    "mean_abs": st.column_config.NumberColumn("mean |value|", format="%.4g"),
+    "frac_positive": st.column_config.NumberColumn("share positive", format="%.2f"),
+    "sign_consistency": st.column_config.NumberColumn("sign consistency", format="%.2f"),
+}
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "svg"}}
 
 
@@ -133,6 +145,15 @@ def current_index() -> tuple[str, int | None]:
     order = st.session_state.get(ORDER, 2 if index in ("faith-shap", "stii") else
                                  (None if index == "mobius" else 2))
     return index, (None if order in (None, "all") else int(order))
+
+
+def sparse_ticks(fig: Any, n: int) -> None:
+    """Position ticks at 1, 5, 10, ... on both axes of an interaction map when ``n > 20`` (readable)."""
+    if n > 20:
+        step = 5 if n <= 60 else 10
+        ticks = [1, *range(step, n + 1, step)]
+        fig.update_xaxes(tickvals=ticks, tickangle=0)
+        fig.update_yaxes(tickvals=ticks)
 
 
 def plotly(fig: Any, key: str, **kwargs: Any) -> Any:
