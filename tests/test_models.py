@@ -381,3 +381,15 @@ def test_spec_forms_and_errors():
         load_model(42)
     good = base64.b64encode(get_demo("repair").onnx_bytes()).decode()
     assert load_model("onnx-b64:" + good).identity == load_model("demo:repair").identity
+
+
+def test_onnx_string_input_receives_letters():
+    nodes = [helper.make_node("Equal", ["x", "ref"], ["eq"]),
+             helper.make_node("Cast", ["eq"], ["y"], to=TensorProto.FLOAT)]
+    ref = numpy_helper.from_array(np.array(["ACGT"], dtype=object), "ref")
+    graph = helper.make_graph(nodes, "s", [helper.make_tensor_value_info("x", TensorProto.STRING, ["N"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])], [ref])
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)], ir_version=9).SerializeToString()
+    m = load_model(data, n=4)
+    assert m.describe()["layout"] == "strings"
+    np.testing.assert_array_equal(m(np.array([[0, 1, 2, 3], [0, 0, 0, 0]])), [1.0, 0.0])
