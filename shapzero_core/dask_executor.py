@@ -477,6 +477,7 @@ class DaskExecutor(cf.Executor):
                     reason: BaseException | str = "unknown reason"
                 except BaseException as e:
                     reason = e
+                reason = " ".join(str(reason).split())  # one line
                 _set(cf_future, error=DaskError(
                     f"the Dask cluster at {self._where_label()} cancelled a task ({reason}); "
                     "results finished before are kept (a sketch resumes from its query cache)"

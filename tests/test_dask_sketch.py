@@ -22,11 +22,12 @@ import pytest
 from shapzero_core import sketch_model
 from shapzero_core.dask_executor import (
     SCHEDULER_ENV,
+    DaskError,
     DaskExecutor,
     add_dask_options,
     dask_executor_from_options,
 )
-from shapzero_core.errors import ModelError
+from shapzero_core.errors import ModelError, SketchError
 from shapzero_core.models import load_model
 from shapzero_core.progress import Cancelled, CancelToken
 from shapzero_core.sketch import plan_sketch
@@ -262,3 +263,28 @@ def test_sketch_survives_a_killed_worker_process(local_sketch):
         assert victim not in ex.worker_addresses()
     _same(sketch, local_sketch)
     assert sketch.report["queries"]["queried"] == local_sketch.report["queries"]["queried"]
+
+
+def test_lost_scheduler_stops_the_sketch_with_a_dask_error(tmp_path):
+    """The scheduler goes away mid-sketch: a DaskError (a SketchError) says so; the finished blocks stay cached."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, processes=False, host="127.0.0.1", protocol="tcp",
+                                       dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    ex = DaskExecutor(cluster.scheduler_address)
+    stopped: list[int] = []
+
+    def progress(stage: str, done: int, total: int, msg: str) -> None:
+        if stage == "query" and done >= total // 3 and not stopped:
+            stopped.append(done)
+            cluster.close()
+
+    try:
+        with pytest.raises(SketchError, match=r"the Dask cluster at tcp://127\.0\.0\.1:\d+ cancelled a task .*"
+                                              r"a sketch resumes from its query cache") as err:
+            sketch_model(_model(), config=dm.CONFIG, executor=ex, cache_dir=tmp_path, batch_size=BATCH,
+                         progress=progress)
+    finally:
+        ex.close()
+        cluster.close()
+    assert isinstance(err.value, DaskError) and stopped
+    assert 0 < len(_manifest_blocks(tmp_path)) < plan_sketch(dm.N, 4, dm.CONFIG).num_blocks + 1
