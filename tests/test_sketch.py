@@ -311,7 +311,7 @@ def test_cancel_stops_within_one_batch(tmp_path, executor):
 
 def test_local_executor_gives_the_same_sketch():
     cfg = SketchConfig(b=3, test_size=300)
-    truth, m = _model()
+    _, m = _model()
     ref = sketch_model(m, config=cfg)
     with LocalExecutor(workers=2, batch_size=128) as ex:
         sk = sketch_model(m, config=cfg, executor=ex)

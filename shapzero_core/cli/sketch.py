@@ -63,9 +63,9 @@ def _fmt_time(s: float) -> str:
 class ProgressBar:
     """Progress events -> one live line on a terminal, or a line every few seconds on a pipe / log."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 28, every: float = 5.0) -> None:
-        self.stream, self.width, self.every = stream, width, every
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+    def __init__(self, stream: TextIO | None = None, width: int = 28, every: float = 5.0) -> None:
+        self.stream, self.width, self.every = stream or sys.stderr, width, every
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.t0 = time.perf_counter()
         self.first: int | None = None
         self.last_print = 0.0
