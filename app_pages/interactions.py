@@ -47,16 +47,21 @@ with c1:
     w.plotly(fig, key="heat_seq", on_select=lambda: _clicked("heat_seq"), selection_mode="points")
 with c2:
     P = cache.pairwise(ctx, ctx.key, index, order, "mean_abs" if stat == "mean |value|" else "mean")
-    fig = interaction_heatmap_plotly(P, None, title=f"{stat} over {ex.N:,} sequences",
-                                     colorbar_title=stat, size=500)
-    if stat == "mean |value|":  # never negative: a sequential scale from white
-        fig.update_traces(marker={"colorscale": w.SEQUENTIAL, "cmin": 0.0})
-    w.sparse_ticks(fig, n=ex.n)
+
+    def _agg_map():
+        f = interaction_heatmap_plotly(P, None, title=f"{stat} over {ex.N:,} sequences", colorbar_title=stat,
+                                       size=500)
+        if stat == "mean |value|":  # never negative: a sequential scale from white
+            f.update_traces(marker={"colorscale": w.SEQUENTIAL, "cmin": 0.0})
+        w.sparse_ticks(f, n=ex.n)
+        return f
+
+    fig = cache.figure(("pair_map", ctx.key, index, order, stat), _agg_map)
     w.plotly(fig, key="heat_all", on_select=lambda: _clicked("heat_all"), selection_mode="points")
 
 st.subheader("The letter pairs behind a cell")
 n = ex.n
-_best = np.unravel_index(int(np.argmax(P)), P.shape) if P.size and P.max() > 0 else (0, min(1, n - 1))
+_best = np.unravel_index(int(np.argmax(np.abs(P))), P.shape) if P.size and np.abs(P).max() > 0 else (0, min(1, n - 1))
 for _k, _d in ((PAIR_I, int(min(_best)) + 1), (PAIR_J, int(max(_best)) + 1)):
     if not 1 <= int(st.session_state.get(_k, _d)) <= n:
         st.session_state[_k] = _d

@@ -54,15 +54,25 @@ if mask is not None and not mask.any():
     mask, what = None, f"all {ex.N:,} sequences"
 
 pls = cache.position_letter(ctx, ctx.key, mask, cache.mask_key(mask))
-fig_one = logo_plotly(saliency_matrix(ex.shap[row], seq, ex.alphabet), title=f"SHAP logo of {ex.ids[row]}",
-                      ylabel="SHAP value", height=300)
-fig_all = logo_plotly(pls.matrix(), title=f"Mean SHAP by position and letter over {what}", ylabel="mean SHAP",
-                      height=300)
+M_one = saliency_matrix(ex.shap[row], seq, ex.alphabet)
+M_all = pls.matrix()
+yr = None
 if same:
-    lo = min(fig_one.layout.yaxis.range[0], fig_all.layout.yaxis.range[0])
-    hi = max(fig_one.layout.yaxis.range[1], fig_all.layout.yaxis.range[1])
-    fig_one.update_yaxes(range=[lo, hi])
-    fig_all.update_yaxes(range=[lo, hi])
+    (a0, a1), (b0, b1) = w.logo_range(M_one), w.logo_range(M_all)
+    yr = (min(a0, b0), max(a1, b1))
+
+
+def _logo(matrix, title: str, ylabel: str):
+    fig = logo_plotly(matrix, title=title, ylabel=ylabel, height=300)
+    if yr is not None:
+        fig.update_yaxes(range=list(yr))
+    return fig
+
+
+fig_one = _logo(M_one, f"SHAP logo of {ex.ids[row]}", "SHAP value")
+title_all = f"Mean SHAP by position and letter over {what}"
+fig_all = cache.figure(("logo_all", ctx.key, cache.mask_key(mask), title_all, yr),
+                       lambda: _logo(M_all, title_all, "mean SHAP"))
 with one_slot:
     st.markdown(f"f(x) = **{ex.predictions[row]:.4f}** = baseline {ex.baseline:.4f} + sum of SHAP "
                 f"{ex.shap[row].sum():+.4f}")
@@ -74,8 +84,8 @@ st.caption("Each letter's height is the mean SHAP value at that position over th
 
 with st.expander("Interactions split over their positions (order ≥ 2)"):
     split = cache.split_summary(ctx, ctx.key, mask, cache.mask_key(mask))
-    w.plotly(logo_plotly(split.matrix("positive"), below=split.matrix("negative"), ylabel="mean split value",
-                         title="Positive parts of the interactions up, negative parts down", height=300),
-             key="logo_split_chart")
+    w.plotly(cache.figure(("logo_split", ctx.key, cache.mask_key(mask)), lambda: logo_plotly(
+        split.matrix("positive"), below=split.matrix("negative"), ylabel="mean split value",
+        title="Positive parts of the interactions up, negative parts down", height=300)), key="logo_split_chart")
     st.caption("Every interaction of order d is shared equally among its d positions; the positive and the "
                "negative parts are averaged separately, so opposite effects do not cancel.")

@@ -8,7 +8,9 @@ they are shared, not copied). Switching the selected sequence or the page theref
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -134,3 +136,9 @@ def motifs(_ctx: Ctx, key: tuple[str, str], quantile: float, max_mismatches: int
 @st.cache_resource(max_entries=4, show_spinner="Looking for spaced repeats…")
 def repeats(_ctx: Ctx, key: tuple[str, str]) -> pd.DataFrame:
     return spaced_repeats(top_all(_ctx, key, "mobius", None, 2, None), include_mismatched=True)
+
+
+@st.cache_resource(max_entries=48)
+def figure(key: tuple, _build: Callable[[], Any]) -> Any:
+    """A plotly figure built once per ``key`` (a tuple naming what it shows); pages never mutate it."""
+    return _build()

@@ -147,6 +147,18 @@ def current_index() -> tuple[str, int | None]:
     return index, (None if order in (None, "all") else int(order))
 
 
+def logo_range(matrix: Any, below: Any = None) -> tuple[float, float]:
+    """The y range :func:`shapzero_core.figures.logo_plotly` gives a logo matrix (5 % padding)."""
+    import numpy as np
+
+    M = np.asarray(matrix, dtype=float)
+    B = np.asarray(below, dtype=float) if below is not None else M
+    top = float(np.clip(M, 0, None).sum(axis=1).max())
+    bottom = float(np.clip(B, None, 0).sum(axis=1).min())
+    pad = 0.05 * max(top - bottom, 1e-12)
+    return bottom - pad, top + pad
+
+
 def sparse_ticks(fig: Any, n: int) -> None:
     """Position ticks at 1, 5, 10, ... on both axes of an interaction map when ``n > 20`` (readable)."""
     if n > 20:
