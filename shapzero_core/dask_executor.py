@@ -474,14 +474,10 @@ class DaskExecutor(cf.Executor):
                 # not by the caller (cf_future is not done): by the cluster, e.g. the scheduler was lost
                 try:
                     fut.result(timeout=1)
-                    reason: BaseException | str = "unknown reason"
+                    reason: BaseException = cf.CancelledError("unknown reason")
                 except BaseException as e:
                     reason = e
-                reason = " ".join(str(reason).split())  # one line
-                _set(cf_future, error=DaskError(
-                    f"the Dask cluster at {self._where_label()} cancelled a task ({reason}); "
-                    "results finished before are kept (a sketch resumes from its query cache)"
-                ))
+                _settle_error(reason)
             else:
                 exc = fut.exception()
                 tb = fut.traceback()
@@ -498,6 +494,12 @@ class DaskExecutor(cf.Executor):
                     return
                 except BaseException as e:  # the client itself is gone
                     exc = e
+            if isinstance(exc, cf.CancelledError):  # Dask's FutureCancelledError; the caller did not cancel
+                reason = " ".join(str(exc).split())  # one line
+                exc = DaskError(
+                    f"the Dask cluster at {self._where_label()} cancelled a task ({reason}); "
+                    "results finished before are kept (a sketch resumes from its query cache)"
+                )
             _set(cf_future, error=exc)
 
         with self._lock:

@@ -235,11 +235,34 @@ def test_preload_rebuilds_the_model_on_every_worker(threaded):
     assert threaded.preload(dm.planted) == {}  # a plain function travels with each task: nothing to preload
 
 
+class _LongSpec:
+    """A model whose spec is long (like ONNX bytes embedded in the spec): padded JSON for ``dask_models``."""
+
+    n = dm.N
+
+    def __init__(self, function: str = "planted") -> None:
+        self.spec = json.dumps({"model": f"dask_models:{function}", "n": dm.N}) + " " * 100_000
+        self.identity = f"dask-sketch-tests-long-{function}"
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        return dm.planted(X)
+
+
+def test_long_spec_is_sent_to_the_workers_once(threaded, local_sketch):
+    with DaskExecutor(threaded.scheduler_address) as ex:
+        sketch = sketch_model(_LongSpec(), config=dm.CONFIG, executor=ex, batch_size=BATCH)
+        (scattered,) = ex._scattered.values()  # one copy for all 30 tasks
+        holders = ex.client.who_has([scattered])[scattered.key]
+        assert sorted(holders) == threaded.worker_addresses()  # replicated to every worker
+    _same(sketch, local_sketch)
+
+
 # -- a worker killed during the sketch -----------------------------------------------------------------------
 @pytest.mark.slow
 def test_sketch_survives_a_killed_worker_process(local_sketch):
     """SIGKILL one of two worker processes while it runs a task: its tasks go to the other (and to the
-    restarted) worker, and the sketch equals the local one."""
+    restarted) worker, and the sketch equals the local one. The model has a long spec, scattered to the
+    workers once: the restarted worker gets it from the surviving one."""
     psutil = pytest.importorskip("psutil")
     killed: dict[str, int] = {}
     with DaskExecutor(n_workers=2, processes=True) as ex:
@@ -253,8 +276,9 @@ def test_sketch_survives_a_killed_worker_process(local_sketch):
             os.kill(pids[victim], signal.SIGKILL)
             killed[victim] = pids[victim]
 
-        sketch = sketch_model(_model("slow_planted"), config=dm.CONFIG, executor=ex, batch_size=BATCH // 2,
+        sketch = sketch_model(_LongSpec("slow_planted"), config=dm.CONFIG, executor=ex, batch_size=BATCH // 2,
                               progress=progress)
+        assert len(ex._scattered) == 1
         (victim, pid), = killed.items()
         deadline = time.monotonic() + 30
         while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
