@@ -30,7 +30,7 @@ def wait_idle(page, timeout: float = 60.0) -> None:
         if page.locator('[data-testid="stPlotlyChart"]').count() <= page.locator(".js-plotly-plot").count():
             break
         page.wait_for_timeout(200)
-    page.wait_for_timeout(800)
+    page.wait_for_timeout(2000)  # tables and buttons are drawn after the charts
     page.mouse.move(5, 5)  # no tooltip in the picture
     page.wait_for_timeout(300)
 

@@ -71,7 +71,17 @@ def demo_status() -> None:
     sketching.last_job_message()
     if state.get_sketch() is not None and state.compatible():
         st.success("The demo is ready: the sketch and the demo sequences are loaded.")
+        from shapzero_core.figures import logo_plotly
+
+        from . import cache
         from . import widgets as w
+
+        ctx = cache.context()
+        if ctx is not None:
+            pls = cache.position_letter(ctx, ctx.key, None, "all")
+            title = f"Mean SHAP by position and letter over all {len(ctx.seqs):,} demo sequences"
+            w.plotly(cache.figure(("home_logo", ctx.key), lambda: logo_plotly(
+                pls.matrix(), title=title, ylabel="mean SHAP", height=280)), key="home_logo_chart")
 
         c1, c2, c3, c4 = st.columns(4)
         with c1:
