@@ -29,6 +29,21 @@ with tab_run:
     else:
         n, q = int(model.n), model.alphabet.q
         st.markdown(f"Model: **{state.model_label()}** · n = {n}, alphabet {model.alphabet.letters} (q = {q})")
+        if not running:
+            for i, run in enumerate(sketching.cached_runs(model)):
+                pl = run["plan"]
+
+                def _resume(pl=pl) -> None:
+                    st.session_state["sketch_budget"] = int(pl["num_train_queries"])
+                    st.session_state["sketch_test_size"] = int(pl["num_test_queries"])
+                    st.session_state["sketch_seed"] = int(pl["seed"])
+
+                r1, r2 = st.columns([4, 1], vertical_alignment="center")
+                r1.info(f"An unfinished sketch of this model is in the workspace cache: budget "
+                        f"{pl['num_train_queries']:,} (b = {pl['b']}, C = {pl['num_subsample']}, P = "
+                        f"{pl['num_repeat']}), {run['done']} of {run['total']} query blocks done.")
+                r2.button("Use this plan", key=f"sketch_resume_{i}", on_click=_resume,
+                          help="Sets the budget, test queries and seed of that run; Start then resumes it.")
         c1, c2, c3 = st.columns(3)
         budget = int(c1.number_input("Budget (training queries)", min_value=(n + 1) * q, max_value=10**10,
                                      value=max(500_000, (n + 1) * q), step=100_000, key="sketch_budget",

@@ -36,19 +36,48 @@ def sketches_dir() -> Path:
     return p
 
 
+def _safe_id(model: Any) -> str | None:
+    ident = getattr(model, "identity", None)
+    if not isinstance(ident, str) or not ident:
+        return None
+    return "".join(ch for ch in ident if ch.isalnum())[:16] or "model"  # QueryCache's folder rule
+
+
 def cached_queries(plan: Any, model: Any) -> tuple[int, int]:
     """``(finished blocks, total blocks incl. the test set)`` already in the workspace cache for this model
     and plan (0 if nothing is cached or the model has no stable identity)."""
-    ident = getattr(model, "identity", None)
-    if not isinstance(ident, str) or not ident:
-        return 0, plan.num_blocks + 1
-    safe_id = "".join(ch for ch in ident if ch.isalnum())[:16] or "model"  # QueryCache's folder rule
-    manifest = cache_root() / f"{safe_id}-{plan.hash[:16]}" / "manifest.json"
+    total = plan.num_blocks + (1 if plan.num_test_queries else 0)
+    sid = _safe_id(model)
+    if sid is None:
+        return 0, total
+    manifest = cache_root() / f"{sid}-{plan.hash[:16]}" / "manifest.json"
     try:
         m = json.loads(manifest.read_text("utf-8"))
-        return len(m.get("blocks", {})), plan.num_blocks + 1
+        return len(m.get("blocks", {})), total
     except (OSError, ValueError):
-        return 0, plan.num_blocks + 1
+        return 0, total
+
+
+def cached_runs(model: Any, limit: int = 5) -> list[dict[str, Any]]:
+    """Unfinished runs of this model in the workspace cache, newest first: ``plan`` (the plan's numbers:
+    ``num_train_queries``, ``num_test_queries``, ``seed``, ``b``...), ``done`` and ``total`` blocks."""
+    sid = _safe_id(model)
+    if sid is None:
+        return []
+    out = []
+    for d in sorted(cache_root().glob(f"{sid}-*"), key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            m = json.loads((d / "manifest.json").read_text("utf-8"))
+            plan = dict(m["plan"])
+            total = int(plan["num_subsample"]) * int(plan["num_repeat"]) + (1 if plan["num_test_queries"] else 0)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        done = len(m.get("blocks", {}))
+        if done < total:
+            out.append({"plan": plan, "done": done, "total": total, "dir": str(d)})
+        if len(out) >= limit:
+            break
+    return out
 
 
 def _slug(text: str) -> str:

@@ -52,6 +52,17 @@ def test_start_cancel_resume_and_quality():
     assert 0 < done < 10
     calls_before = model.calls
 
+    # after an app restart the session is empty: the same model offers the unfinished run's plan
+    at = app_with()
+    at.session_state[state.MODEL] = model
+    at.session_state[state.MODEL_LABEL] = "planted test model"
+    at.switch_page("app_pages/sketch.py").run()
+    assert any("An unfinished sketch of this model" in m.value for m in at.info)
+    at.button(key="sketch_resume_0").click().run()
+    assert at.number_input(key="sketch_budget").value == 9 * 11 * 64
+    assert at.number_input(key="sketch_test_size").value == 400
+    assert _metric(at, "Already cached") == f"{done} of 10 blocks"
+
     at.button(key="sketch_start").click().run()
     job = _wait(at.session_state[state.JOB])
     assert job.status == "done", job.error

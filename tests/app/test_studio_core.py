@@ -1,0 +1,132 @@
+"""The app's plain helpers: content keys, the sequence table, search, pair matrices, durations, jobs."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shapzero_core import FourierSketch
+from shapzero_core.analysis import explain_sequences
+from shapzero_core.sequences import SequenceSet
+from studio_ui import core, jobs
+
+
+def test_content_keys_follow_the_content(sketch, seqs):
+    assert core.sketch_key(sketch) == core.sketch_key(FourierSketch.load(sketch.to_bytes()))
+    other = FourierSketch(sketch.locations, sketch.coefficients * 2, sketch.alphabet)
+    assert core.sketch_key(other) != core.sketch_key(sketch)
+    assert core.sequences_key(seqs) == core.sequences_key(seqs.subset(np.arange(len(seqs))))
+    assert core.sequences_key(seqs) != core.sequences_key(seqs.subset(np.arange(1, len(seqs))))
+    relabelled = SequenceSet(ids=seqs.ids, sequences=seqs.sequences, X=seqs.X, alphabet=seqs.alphabet,
+                             extra=seqs.extra.assign(group="x"), n=seqs.n)
+    assert core.sequences_key(relabelled) != core.sequences_key(seqs)
+
+
+def test_sequence_table_columns_and_summaries(sketch, seqs):
+    ex = explain_sequences(sketch, seqs)
+    t = core.sequence_table(ex)
+    assert list(t.columns[:4]) == ["row", "seq_id", "sequence", "prediction"]
+    assert {"group", "score", "top SHAP", "strongest interaction", "|strongest interaction|"} <= set(t.columns)
+    np.testing.assert_allclose(t["prediction"], sketch.predict(seqs.X))
+    # the first entry of "top SHAP" is the largest |SHAP| of the sequence, 1-based, with its letter
+    r = 5
+    i = int(np.argmax(np.abs(ex.shap[r])))
+    assert t["top SHAP"][r].startswith(f"{seqs.sequences[r][i]}{i + 1} {ex.shap[r, i]:+.3g}")
+    inter = ex.interactions
+    cols = np.flatnonzero(inter.orders >= 2)
+    assert t["|strongest interaction|"][r] == pytest.approx(np.abs(inter.values[r, cols]).max())
+
+
+def test_filter_table_substring_and_numeric():
+    df = pd.DataFrame({"row": [0, 1, 2], "seq_id": ["a1", "b2", "c3"], "sequence": ["ACGT", "TTTT", "GGAC"],
+                       "prediction": [0.1, 0.5, 0.9]})
+    assert list(core.filter_table(df, "")["seq_id"]) == ["a1", "b2", "c3"]
+    assert list(core.filter_table(df, "ac")["seq_id"]) == ["a1", "c3"]
+    assert list(core.filter_table(df, "prediction >= 0.5")["seq_id"]) == ["b2", "c3"]
+    assert list(core.filter_table(df, "prediction<0.2")["seq_id"]) == ["a1"]
+    assert list(core.filter_table(df, "1")["seq_id"]) == ["a1"]  # the hidden row column is not searched
+
+
+def test_pair_matrix_matches_pairwise_and_higher_orders(sketch, seqs):
+    ex = explain_sequences(sketch, seqs.subset(np.arange(20)))
+    full = ex.interactions.pairwise()
+    pi = core.pair_index(ex.interactions)
+    for r in (0, 7, 19):
+        np.testing.assert_array_equal(core.pair_matrix(ex.interactions, r, pi), full[r])
+    sets3 = [s for s in ex.interactions.sets if len(s) == 3]
+    if sets3:
+        a, b = sets3[0][0] + 1, sets3[0][1] + 1
+        ho = core.higher_order_with_pair(ex.interactions, 0, a, b, k=100)
+        assert all(a in p and b in p and len(p) >= 3 for p in ho["positions"])
+
+
+def test_sequence_top_is_one_sequence(sketch, seqs):
+    ex = explain_sequences(sketch, seqs.subset(np.arange(5)))
+    t = core.sequence_top(ex.interactions, 3, k=5)
+    assert "seq" not in t.columns and len(t) <= 5
+    assert (t["value"].abs().diff().dropna() <= 1e-15).all()
+
+
+def test_format_duration():
+    assert core.format_duration(0.42) == "0.4 s"
+    assert core.format_duration(42) == "42 s"
+    assert core.format_duration(190) == "3 min 10 s"
+    assert core.format_duration(7500) == "2 h 05 min"
+    assert core.format_duration(None) == core.format_duration(float("inf")) == "unknown"
+
+
+def test_workspace_dir_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHAPZERO_WORKSPACE", str(tmp_path / "ws"))
+    assert core.workspace_dir() == tmp_path / "ws" and (tmp_path / "ws").is_dir()
+
+
+# ---------------------------------------------------------------------------------------------- jobs
+def _wait(rec: jobs.JobRecord) -> None:
+    rec.thread.join(10)
+    assert rec.finished_
+
+
+def test_job_reports_progress_rate_and_result():
+    gate = threading.Event()
+
+    def work(rec):
+        rec.progress("query", 0, 100, "start")
+        time.sleep(0.05)
+        rec.progress("query", 50, 100, "half")
+        gate.wait(5)
+        rec.progress("query", 100, 100, "all")
+        return "sketch"
+
+    rec = jobs.start_job("test", work)
+    time.sleep(0.1)
+    s = rec.snapshot()
+    assert s["status"] == "running" and s["query_done"] == 50 and s["rate"] > 0 and s["eta"] > 0
+    gate.set()
+    _wait(rec)
+    assert rec.status == "done" and rec.result == "sketch" and rec.snapshot()["eta"] == 0.0
+    assert jobs.get_job(rec.id) is rec and rec in jobs.list_jobs()
+
+
+def test_job_cancel_and_failure():
+    def cancellable(rec):
+        while True:
+            rec.cancel_token.raise_if_cancelled("the test job")
+            time.sleep(0.01)
+
+    rec = jobs.start_job("cancel me", cancellable)
+    rec.cancel()
+    _wait(rec)
+    assert rec.status == "cancelled"
+
+    def broken(rec):
+        raise ValueError("n must be 26")
+
+    rec = jobs.start_job("broken", broken)
+    _wait(rec)
+    assert rec.status == "failed" and rec.error == "n must be 26" and "Traceback" in rec.info["traceback"]
+    assert jobs.get_job("nope") is None and jobs.get_job(None) is None
+
