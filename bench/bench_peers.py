@@ -48,7 +48,7 @@ from shapzero_core import DNA, FourierSketch, interactions, shap_values
 Q = 4
 NS = (100, 1_000, 10_000)
 TARGET_FLOOR = 0.05
-EMPTY_EVALS = 1 << 14
+EMPTY_EVALS = 1 << 18
 # Sketch training budgets (this project and the package). Planted demos: the smallest of 100k / 250k / 400k
 # whose held-out R^2 is 1.0000 (what a user sees without ground truth) — 100k for both. The dense CNN: two
 # budgets (R^2 about 0.50 and 0.64).
@@ -555,7 +555,7 @@ def run_ours(f: Counted, bm: BenchModel, truth: Truth, budget: int, X_all: np.nd
         X = X_all[:N]
         for key, job in jobs.items():
             best = math.inf
-            for _ in range(3):  # best of 3 (explain is deterministic; this removes scheduler noise)
+            for _ in range(5):  # best of 5 (explain is deterministic; this removes scheduler noise)
                 t0 = time.perf_counter()
                 job(X)
                 best = min(best, time.perf_counter() - t0)
@@ -711,10 +711,10 @@ class Plan:
     package_dense: bool = True  # run the shapzero package on the dense CNN too (its noise tuning is slow there)
 
 
-FULL = Plan(m_peer=5, m_slow=3, m_pkg=5, kernel_ns=((32, 128), (32, 512), (32, 2048), (128, 2048)),
-            perm_evals=((32, 256), (32, 1024), (32, 4096)), shapiq_fixed=(128, 512, 2048),
+FULL = Plan(m_peer=8, m_slow=4, m_pkg=5, kernel_ns=((32, 128), (32, 512), (32, 2048), (128, 2048)),
+            perm_evals=((32, 256), (32, 1024), (32, 4096)), shapiq_fixed=(512, 2048),
             shapiq_fresh=(1024, 4096, 16384, 65536), shapiq_inter=(4096, 16384),
-            mc_evals=(1024, 4096, 16384, 65536), truth_evals=1 << 18, truth_m=5)
+            mc_evals=(1024, 4096, 16384, 65536, 262144), truth_evals=1 << 18, truth_m=8)
 QUICK = Plan(m_peer=2, m_slow=2, m_pkg=2, kernel_ns=((32, 512),), perm_evals=((32, 1024),), shapiq_fixed=(512,),
              shapiq_fresh=(4096, 16384), shapiq_inter=(4096,), mc_evals=(1024, 4096, 16384), truth_evals=1 << 18,
              truth_m=2, package_dense=False)
@@ -853,6 +853,10 @@ def bench_model(bm: BenchModel, plan: Plan, args: argparse.Namespace, out: list[
                    "accurate setting is charged, so the peer is charged LESS than it would need (the ratio is a "
                    "lower bound); 'est. evals / seq for target' extrapolates that setting with err ∝ evals^-1/2.")
         summary["rows"] = rows
+        allp = [r for rs in peers_v.values() for r in rs]
+        cheap = min(allp, key=lambda r: r.evals_per_seq)
+        summary["cheapest"] = {"label": f"{cheap.method}: {cheap.setting}", "err": cheap.err,
+                               **{N: (N * cheap.evals_per_seq + cheap.evals_once) / ours_sv.evals_once for N in NS}}
         if peers_i:
             o_i = next(r for r in ours if r.index == "FSII-2")
             t_i = max(o_i.ierr, TARGET_FLOOR)
@@ -888,40 +892,49 @@ def main() -> None:
         out.append("- NOTE: shapzero_core.demos not found: stand-in planted models were used.")
     summaries = [s for bm in models for s in bench_model(bm, plan, args, out)]
 
-    head = ["\n## Headline (SHAP values; ratios = best sampling peer's total / this project's total, same run)\n",
-            "| model | this project: one-time evals, SHAP rel. L2, SHAP explain / seq | best sampling peer (its matched "
-            "setting) | peer SHAP rel. L2 | evals ratio N=1,000 | evals ratio N=10,000 | time ratio N=1,000 | "
-            "time ratio N=10,000 | break-even N (evals / time) | explain time / seq: shapzero 0.0.4 ÷ ours (SHAP / "
+    head = ["\n## Headline (SHAP values; ratios = peer's total for N sequences / this project's total, same run)\n",
+            "| model | this project: one-time evals, SHAP rel. L2, SHAP explain / seq | cheapest sampling peer at "
+            "matched accuracy (setting) | its SHAP rel. L2 | evals ratio N=1,000 | evals ratio N=10,000 | "
+            "time ratio N=1,000 | time ratio N=10,000 | break-even N (evals / time) | cheapest peer setting of "
+            "ANY accuracy: evals ratio N=1,000 / 10,000 | explain time / seq: shapzero 0.0.4 ÷ ours (SHAP / "
             "all-order interactions) |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     goals = ["\n## Goals\n"]
     for s in summaries:
         o = s.get("ours")
         if o is None or not s["rows"]:
             continue
-        by_n = {N: min((r for r in s["rows"] if r["N"] == N), key=lambda r: r["evals_ratio"]) for N in NS}
+        matched = [r for r in s["rows"] if r["matched"]]
+        pool = matched or s["rows"]
+        by_n = {N: min((r for r in pool if r["N"] == N), key=lambda r: r["evals_ratio"]) for N in NS}
         w = by_n[10_000]
-        r1 = next(r for r in s["rows"] if r["N"] == 1_000 and r["family"] == w["family"])
+        r1 = next(r for r in pool if r["N"] == 1_000 and r["family"] == w["family"])
+        c = s["cheapest"]
         pk = (f"{s['pkg_speedup']:,.0f}× / {s['pkg_speedup_i']:,.0f}×" if "pkg_speedup" in s else "–")
         be_t = w["be_t"] if w["be_t"] == math.inf else f"{w['be_t']:,}"
-        head.append(f"| {s['model']} (sketch budget {s['budget']:,}) | {fmt_n(o.evals_once)}, {fmt_f(o.err)}, {fmt_t(o.t_per_seq)} | {w['family']} "
-                    f"({w['setting']}){'' if w['matched'] else ' †'} | {w['err']:.3f} | {r1['evals_ratio']:,.1f}× | "
-                    f"{w['evals_ratio']:,.1f}× | {r1['time_ratio']:,.1f}× | {w['time_ratio']:,.1f}× | "
-                    f"{w['be_e']:,} / {be_t} | {pk} |")
+        head.append(f"| {s['model']} (sketch budget {s['budget']:,}) | {fmt_n(o.evals_once)}, {fmt_f(o.err)}, "
+                    f"{fmt_t(o.t_per_seq)} | {w['family']} ({w['setting']}){'' if w['matched'] else ' †'} | "
+                    f"{w['err']:.3f} | {r1['evals_ratio']:,.1f}× | {w['evals_ratio']:,.1f}× | "
+                    f"{r1['time_ratio']:,.1f}× | {w['time_ratio']:,.1f}× | {w['be_e']:,} / {be_t} | "
+                    f"{c[1_000]:,.1f}× / {c[10_000]:,.1f}× ({c['label']}, err {c['err']:.3f}) | {pk} |")
         for N, need in ((1_000, 10), (10_000, 100)):
             b = by_n[N]
-            acc = ("peer at least as accurate as the target" if b["matched"] else
-                   "peer less accurate than ours")
-            goals.append(f"- {s['model']} (budget {s['budget']:,}), N={N:,}: {b['evals_ratio']:,.1f}× fewer model evaluations than the best "
-                         f"sampling peer {b['family']} ({b['setting']}; err {b['err']:.3f}, {acc}); goal ≥ {need}× "
-                         f"— {'MET' if b['evals_ratio'] >= need else 'NOT MET'}")
+            acc = ("matched: the peer is at least as accurate as the target" if b["matched"] else
+                   "no peer reached the target; lower bound")
+            ok = b["evals_ratio"] >= need
+            goals.append(f"- {s['model']} (budget {s['budget']:,}), N={N:,}: {b['evals_ratio']:,.1f}× fewer model "
+                         f"evaluations than the cheapest sampling peer at matched accuracy, {b['family']} "
+                         f"({b['setting']}; err {b['err']:.3f} vs ours {o.err:.2g}; {acc}); "
+                         f"{c[N]:,.1f}× vs the cheapest peer setting of any accuracy ({c['label']}, err "
+                         f"{c['err']:.3f}); goal ≥ {need}× — {'MET' if ok else 'NOT MET'}")
         if "pkg_speedup" in s:
             ok = min(s["pkg_speedup"], s["pkg_speedup_i"]) >= 1000
-            goals.append(f"- {s['model']}: explain time per sequence {s['pkg_speedup']:,.0f}× (SHAP values) and "
-                         f"{s['pkg_speedup_i']:,.0f}× (interactions) lower than the shapzero 0.0.4 package's; goal "
-                         f"≥ 1,000× — {'MET' if ok else 'NOT MET'}")
-    head.append("\n† no measured setting of that peer reached the matched accuracy; its most accurate setting is "
-                "charged, so the ratio is a lower bound (the peer would need more calls).")
+            goals.append(f"- {s['model']} (budget {s['budget']:,}): explain time per sequence {s['pkg_speedup']:,.0f}× "
+                         f"(SHAP values) and {s['pkg_speedup_i']:,.0f}× (all-order interactions) lower than the "
+                         f"shapzero 0.0.4 package's; goal ≥ 1,000× — {'MET' if ok else 'NOT MET'}")
+    head.append("\nMatched accuracy: SHAP rel. L2 ≤ max(this project's error, 0.05, ground-truth floor). † no peer "
+                "reached it; the cheapest family's most accurate setting is charged (ratio = lower bound). Peer "
+                "costs are per-sequence costs measured on m sequences × N (linear extrapolation).")
     out.extend(head)
     out.extend(goals)
     out.append(f"\nTotal run time: {time.perf_counter() - t_start:,.0f} s")
