@@ -2,18 +2,46 @@
 
 :class:`DaskExecutor` is a :class:`concurrent.futures.Executor` backed by a ``distributed.Client``, so
 ``sketch_model(..., executor=DaskExecutor(...))`` spreads the query blocks over every worker of a cluster
-(or of a :class:`distributed.LocalCluster` started on this machine when no scheduler address is given).
+(or of a :class:`distributed.LocalCluster` started on this machine when no scheduler address is given)::
+
+    from shapzero_core import sketch_model
+    from shapzero_core.dask_executor import DaskExecutor
+    from shapzero_core.models import load_model
+
+    model = load_model("demo:guide_rna")
+    with DaskExecutor("tcp://10.0.0.5:8786", wait_for_workers=1) as ex:   # or DaskExecutor(n_workers=4)
+        ex.preload(model)                 # optional: every worker loads the model now (fails fast)
+        sketch = sketch_model(model, budget=500_000, executor=ex, cache_dir="cache/")
+
+With ``sketch_model``: each task evaluates one chunk of a query block (``batch_size`` queries, the
+executor's ``batch_size`` or the engine's 4,096); about twice as many tasks as worker threads are in
+flight. Progress events and cancellation work as with the local executor (the sketch's loop runs in the
+caller's thread). The results come back to the caller, which writes finished blocks to its query cache:
+a sketch interrupted on the cluster (cancelled, cluster gone, machine off) resumes from that cache with any
+executor, and the result is identical to a local run with the same plan (a model's values do not depend
+on where they are computed; keep the same batch size for models whose output depends on the batch).
 
 Models travel as their ``spec`` string, never as a pickled user object where it can be avoided: every
 argument of a submitted task that is a model (a callable with a string ``spec`` attribute) is replaced by
 a :class:`ModelRef`, which pickles as that string and rebuilds the model on the worker with
-:func:`shapzero_core.models.load_model`, once per worker process.
+:func:`shapzero_core.models.load_model`, once per worker process. Long specs (ONNX bytes embedded in the
+spec) are sent once and replicated to every worker. Workers of a real cluster need ``shapzero-studio``
+installed (the same version), and must be able to load the spec: ``module:function`` needs the module on
+their path, ``onnx:<path>`` a path they can read (a shared folder), ``cmd:`` the program; embedded ONNX
+bytes and ``http(s)://`` servers need nothing else. A worker that cannot rebuild the model raises a
+:class:`~shapzero_core.errors.ModelError` naming the worker.
 
-Lost workers: the Dask scheduler already moves the tasks of a worker that died to the remaining ones;
-a task whose workers died more often than the scheduler allows (``distributed.scheduler.allowed-failures``)
-fails with ``KilledWorker``, and one whose connection broke fails with ``CommClosedError``. Such tasks are
-submitted again (up to ``max_resubmits`` times). Errors raised by the task itself (a model that raises) are
-never retried: they reach the caller unchanged, exactly as with a local executor.
+Lost workers: the Dask scheduler moves the tasks of a worker that died to the remaining ones (and
+recomputes results it held); a task whose workers died more often than the scheduler allows
+(``distributed.scheduler.allowed-failures``) fails with ``KilledWorker``, and one whose connection broke
+fails with ``CommClosedError``. Such tasks are submitted again (up to ``max_resubmits`` times). Errors
+raised by the task itself (a model that raises, or returns NaN) are never retried: they reach the caller
+unchanged, so a sketch stops with the same ModelError as locally. A task cancelled by the cluster (the
+scheduler or the connection to it was lost) fails with :class:`DaskError`.
+
+Configuration: ``$SHAPZERO_DASK_SCHEDULER`` names a scheduler (:func:`configured_scheduler`); the command
+line gets ``--dask-scheduler`` / ``--dask-local`` from :func:`add_dask_options` and the executor from
+:func:`dask_executor_from_options`.
 
 ``dask[distributed]`` is an optional dependency (``pip install 'shapzero-studio[dask]'``); it is imported
 only when a :class:`DaskExecutor` is created.
