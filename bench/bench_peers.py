@@ -48,6 +48,7 @@ from shapzero_core import DNA, FourierSketch, interactions, shap_values
 Q = 4
 NS = (100, 1_000, 10_000)
 TARGET_FLOOR = 0.05
+LOOSE = 0.3  # a loose tolerance: the cheapest peer setting with SHAP rel. L2 <= this is also reported
 EMPTY_EVALS = 1 << 18
 # Sketch training budgets (this project and the package). Planted demos: the smallest of 100k / 250k / 400k
 # whose held-out R^2 is 1.0000 (what a user sees without ground truth) — 100k for both. The dense CNN: two
@@ -853,7 +854,8 @@ def bench_model(bm: BenchModel, plan: Plan, args: argparse.Namespace, out: list[
                    "accurate setting is charged, so the peer is charged LESS than it would need (the ratio is a "
                    "lower bound); 'est. evals / seq for target' extrapolates that setting with err ∝ evals^-1/2.")
         summary["rows"] = rows
-        allp = [r for rs in peers_v.values() for r in rs]
+        allp = [r for rs in peers_v.values() for r in rs if r.err == r.err and r.err <= LOOSE]
+        allp = allp or [r for rs in peers_v.values() for r in rs]
         cheap = min(allp, key=lambda r: r.evals_per_seq)
         summary["cheapest"] = {"label": f"{cheap.method}: {cheap.setting}", "err": cheap.err,
                                **{N: (N * cheap.evals_per_seq + cheap.evals_once) / ours_sv.evals_once for N in NS}}
@@ -895,9 +897,9 @@ def main() -> None:
     head = ["\n## Headline (SHAP values; ratios = peer's total for N sequences / this project's total, same run)\n",
             "| model | this project: one-time evals, SHAP rel. L2, SHAP explain / seq | cheapest sampling peer at "
             "matched accuracy (setting) | its SHAP rel. L2 | evals ratio N=1,000 | evals ratio N=10,000 | "
-            "time ratio N=1,000 | time ratio N=10,000 | break-even N (evals / time) | cheapest peer setting of "
-            "ANY accuracy: evals ratio N=1,000 / 10,000 | explain time / seq: shapzero 0.0.4 ÷ ours (SHAP / "
-            "all-order interactions) |",
+            "time ratio N=1,000 | time ratio N=10,000 | break-even N (evals / time) | cheapest peer setting with "
+            f"SHAP rel. L2 ≤ {LOOSE}: evals ratio N=1,000 / 10,000 | explain time / seq: shapzero 0.0.4 ÷ "
+            "ours (SHAP / all-order interactions) |",
             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     goals = ["\n## Goals\n"]
     for s in summaries:
@@ -925,7 +927,7 @@ def main() -> None:
             goals.append(f"- {s['model']} (budget {s['budget']:,}), N={N:,}: {b['evals_ratio']:,.1f}× fewer model "
                          f"evaluations than the cheapest sampling peer at matched accuracy, {b['family']} "
                          f"({b['setting']}; err {b['err']:.3f} vs ours {o.err:.2g}; {acc}); "
-                         f"{c[N]:,.1f}× vs the cheapest peer setting of any accuracy ({c['label']}, err "
+                         f"{c[N]:,.1f}× vs the cheapest peer setting with err ≤ {LOOSE} ({c['label']}, err "
                          f"{c['err']:.3f}); goal ≥ {need}× — {'MET' if ok else 'NOT MET'}")
         if "pkg_speedup" in s:
             ok = min(s["pkg_speedup"], s["pkg_speedup_i"]) >= 1000
