@@ -53,7 +53,11 @@ EMPTY_EVALS = 1 << 18
 # Sketch training budgets (this project and the package). Planted demos: the smallest of 100k / 250k / 400k
 # whose held-out R^2 is 1.0000 (what a user sees without ground truth) — 100k for both. The dense CNN: two
 # budgets (R^2 about 0.50 and 0.64).
-DEFAULT_BUDGETS = {"guide_rna": (100_000,), "repair": (100_000,), "cnn": (500_000, 2_000_000)}  # one-time estimate of the model mean (empty coalition) for the fresh-z games  # matched accuracy: peers must reach max(our SHAP rel. L2 error, this)
+DEFAULT_BUDGETS = {
+    "guide_rna": (100_000,),
+    "repair": (100_000,),
+    "cnn": (500_000, 2_000_000),
+}  # one-time estimate of the model mean (empty coalition) for the fresh-z games  # matched accuracy: peers must reach max(our SHAP rel. L2 error, this)
 
 
 # ----------------------------------------------------------------------------------------------- models
@@ -99,7 +103,9 @@ class BenchModel:
     extra: dict = field(default_factory=dict)
 
 
-def _planted(n: int, supports: list[tuple[int, ...]], per_support: int, scale: float, seed: int) -> FourierSketch:
+def _planted(
+    n: int, supports: list[tuple[int, ...]], per_support: int, scale: float, seed: int
+) -> FourierSketch:
     """Real planted spectrum: for every support T, ``per_support`` frequency vectors (+ conjugates)."""
     rng = np.random.default_rng(seed)
     coefs: dict[bytes, complex] = {}
@@ -171,15 +177,28 @@ def load_models(names: list[str]) -> list[BenchModel]:
             d = demos.get_demo(name)
             model = d.load_model()
             spec = d.load_spectrum()
-            out.append(BenchModel(name, d.title, int(d.n), model, spec, "demo",
-                                  extra={"budget": getattr(d, "sketch_budget", None)}))
+            out.append(
+                BenchModel(
+                    name,
+                    d.title,
+                    int(d.n),
+                    model,
+                    spec,
+                    "demo",
+                    extra={"budget": getattr(d, "sketch_budget", None)},
+                )
+            )
             continue
         if name == "guide_rna":
             sk = standin_guide()
-            out.append(BenchModel(name, "stand-in guide (planted, orders 1-2)", 26, sk.predict, sk, "stand-in"))
+            out.append(
+                BenchModel(name, "stand-in guide (planted, orders 1-2)", 26, sk.predict, sk, "stand-in")
+            )
         elif name == "repair":
             sk = standin_repair()
-            out.append(BenchModel(name, "stand-in repair (planted, orders 2-4)", 40, sk.predict, sk, "stand-in"))
+            out.append(
+                BenchModel(name, "stand-in repair (planted, orders 2-4)", 40, sk.predict, sk, "stand-in")
+            )
         elif name == "cnn":
             out.append(BenchModel(name, "stand-in dense CNN-like model", 40, standin_cnn(), None, "stand-in"))
         else:
@@ -200,12 +219,23 @@ class Truth:
 
 
 def exact_truth(spec: FourierSketch, X: np.ndarray) -> Truth:
-    return Truth(X, shap_values(spec, X), interactions(spec, X, "faith-shap", 2).pairwise(),
-                 interactions(spec, X, "sii", 2).pairwise(), interactions(spec, X, "mobius", 2).pairwise(), "exact")
+    return Truth(
+        X,
+        shap_values(spec, X),
+        interactions(spec, X, "faith-shap", 2).pairwise(),
+        interactions(spec, X, "sii", 2).pairwise(),
+        interactions(spec, X, "mobius", 2).pairwise(),
+        "exact",
+    )
 
 
-def mc_permutation_shap(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, evals: int,
-                        rng: np.random.Generator, chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
+def mc_permutation_shap(
+    f: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    evals: int,
+    rng: np.random.Generator,
+    chunk: int = 1 << 16,
+) -> tuple[np.ndarray, np.ndarray]:
     """Permutation Monte-Carlo SHAP under the uniform background (antithetic permutation pairs, fresh z).
 
     Each permutation costs n+1 model calls: z -> ... -> x, switching one position per step in permutation
@@ -321,7 +351,9 @@ def fixed_bg_game(f: Counted, x: np.ndarray, bg: np.ndarray) -> Callable[[np.nda
     return game
 
 
-def fresh_game(f: Counted, x: np.ndarray, rng: np.random.Generator, v_empty: float) -> Callable[[np.ndarray], np.ndarray]:
+def fresh_game(
+    f: Counted, x: np.ndarray, rng: np.random.Generator, v_empty: float
+) -> Callable[[np.ndarray], np.ndarray]:
     """Unbiased uniform game: each coalition at one fresh uniform completion (1 model call).
 
     The empty coalition (every position random) is the model mean, estimated ONCE for all sequences
@@ -373,13 +405,33 @@ def run_shap_kernel(f: Counted, truth: Truth, bg: np.ndarray, nsamples: int, mod
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        phi = np.array([np.asarray(ex.shap_values(x.astype(np.float64)[None, :], nsamples=nsamples,
-                                                  l1_reg=False, silent=True)).reshape(-1) for x in truth.X])
+        phi = np.array(
+            [
+                np.asarray(
+                    ex.shap_values(
+                        x.astype(np.float64)[None, :], nsamples=nsamples, l1_reg=False, silent=True
+                    )
+                ).reshape(-1)
+                for x in truth.X
+            ]
+        )
     dt = time.perf_counter() - t0
     m = truth.X.shape[0]
-    return Result(model, "shap.KernelExplainer", f"B={bg.shape[0]}, nsamples={nsamples}", "values", "SV", m,
-                  e_once, f.calls / m, t_once, dt / m, pearson(phi, truth.phi), rel_l2(phi, truth.phi),
-                  fixed_bg=True)
+    return Result(
+        model,
+        "shap.KernelExplainer",
+        f"B={bg.shape[0]}, nsamples={nsamples}",
+        "values",
+        "SV",
+        m,
+        e_once,
+        f.calls / m,
+        t_once,
+        dt / m,
+        pearson(phi, truth.phi),
+        rel_l2(phi, truth.phi),
+        fixed_bg=True,
+    )
 
 
 def run_shap_permutation(f: Counted, truth: Truth, bg: np.ndarray, max_evals: int, model: str) -> Result:
@@ -387,8 +439,9 @@ def run_shap_permutation(f: Counted, truth: Truth, bg: np.ndarray, max_evals: in
 
     f.reset()
     t0 = time.perf_counter()
-    ex = shap.PermutationExplainer(lambda A: f(A), shap.maskers.Independent(bg, max_samples=bg.shape[0]),
-                                   seed=0)
+    ex = shap.PermutationExplainer(
+        lambda A: f(A), shap.maskers.Independent(bg, max_samples=bg.shape[0]), seed=0
+    )
     t_once, e_once = time.perf_counter() - t0, f.calls
     with warnings.catch_warnings():  # warm-up (numba compilation etc.), neither timed nor counted
         warnings.simplefilter("ignore")
@@ -400,9 +453,21 @@ def run_shap_permutation(f: Counted, truth: Truth, bg: np.ndarray, max_evals: in
         phi = np.array(ex(truth.X, max_evals=max_evals, silent=True).values)
     dt = time.perf_counter() - t0
     m = truth.X.shape[0]
-    return Result(model, "shap.PermutationExplainer", f"B={bg.shape[0]}, max_evals={max_evals}", "values", "SV",
-                  m, e_once, f.calls / m, t_once, dt / m, pearson(phi, truth.phi), rel_l2(phi, truth.phi),
-                  fixed_bg=True)
+    return Result(
+        model,
+        "shap.PermutationExplainer",
+        f"B={bg.shape[0]}, max_evals={max_evals}",
+        "values",
+        "SV",
+        m,
+        e_once,
+        f.calls / m,
+        t_once,
+        dt / m,
+        pearson(phi, truth.phi),
+        rel_l2(phi, truth.phi),
+        fixed_bg=True,
+    )
 
 
 SHAPIQ_VALUES = {"KernelSHAP": ("KernelSHAP", {}), "PermutationSamplingSV": ("PermutationSamplingSV", {})}
@@ -413,8 +478,16 @@ SHAPIQ_INTER = {
 }
 
 
-def run_shapiq(f: Counted, truth: Truth, which: str, budget: int, bg: np.ndarray | None, model: str,
-               interactions_: bool, seed: int = 0) -> Result:
+def run_shapiq(
+    f: Counted,
+    truth: Truth,
+    which: str,
+    budget: int,
+    bg: np.ndarray | None,
+    model: str,
+    interactions_: bool,
+    seed: int = 0,
+) -> Result:
     import shapiq
 
     n = truth.X.shape[1]
@@ -427,7 +500,9 @@ def run_shapiq(f: Counted, truth: Truth, which: str, budget: int, bg: np.ndarray
     t_once, e_once = time.perf_counter() - t0, f.calls
     with warnings.catch_warnings():  # warm-up, neither timed nor counted
         warnings.simplefilter("ignore")
-        cls(n, random_state=seed, **spec[1]).approximate(min(budget, 4 * n + 8), fixed_bg_game(f, truth.X[0], truth.X[:1]))
+        cls(n, random_state=seed, **spec[1]).approximate(
+            min(budget, 4 * n + 8), fixed_bg_game(f, truth.X[0], truth.X[:1])
+        )
     f.reset()
     phis, pairs = [], []
     t0 = time.perf_counter()
@@ -443,8 +518,19 @@ def run_shapiq(f: Counted, truth: Truth, which: str, budget: int, bg: np.ndarray
     dt = time.perf_counter() - t0
     m = truth.X.shape[0]
     bgs = "fresh uniform z per coalition" if bg is None else f"B={bg.shape[0]}"
-    res = Result(model, f"shapiq {which}", f"{bgs}, budget={budget:,}", "interactions" if interactions_ else "values",
-                 spec[2] if interactions_ else "SV", m, e_once, f.calls / m, t_once, dt / m, fixed_bg=bg is not None)
+    res = Result(
+        model,
+        f"shapiq {which}",
+        f"{bgs}, budget={budget:,}",
+        "interactions" if interactions_ else "values",
+        spec[2] if interactions_ else "SV",
+        m,
+        e_once,
+        f.calls / m,
+        t_once,
+        dt / m,
+        fixed_bg=bg is not None,
+    )
     if not interactions_:
         phi = np.array(phis)
         res.r, res.err = pearson(phi, truth.phi), rel_l2(phi, truth.phi)
@@ -467,8 +553,20 @@ def run_mc(f: Counted, truth: Truth, evals: int, model: str, seed: int = 1) -> R
     phi = np.array([mc_permutation_shap(f, x, evals, rng)[0] for x in truth.X])
     dt = time.perf_counter() - t0
     m = truth.X.shape[0]
-    return Result(model, "permutation MC (reference sampler)", f"fresh uniform z, {evals:,} calls", "values", "SV",
-                  m, 0, f.calls / m, 0.0, dt / m, pearson(phi, truth.phi), rel_l2(phi, truth.phi))
+    return Result(
+        model,
+        "permutation MC (reference sampler)",
+        f"fresh uniform z, {evals:,} calls",
+        "values",
+        "SV",
+        m,
+        0,
+        f.calls / m,
+        0.0,
+        dt / m,
+        pearson(phi, truth.phi),
+        rel_l2(phi, truth.phi),
+    )
 
 
 def run_package(f: Counted, truth: Truth, budget: int, model: str, m_explain: int) -> list[Result]:
@@ -501,8 +599,23 @@ def run_package(f: Counted, truth: Truth, budget: int, model: str, m_explain: in
                     for key, val in d.items():
                         phi[s, int(key[0])] = float(np.real(val))
                 ref = truth.phi[:m_explain]
-                out.append(Result(model, "shapzero 0.0.4 package", setting, "values", "SV", len(seqs), e_once, 0.0,
-                                  t_once, dt, pearson(phi, ref), rel_l2(phi, ref), amortized=True))
+                out.append(
+                    Result(
+                        model,
+                        "shapzero 0.0.4 package",
+                        setting,
+                        "values",
+                        "SV",
+                        len(seqs),
+                        e_once,
+                        0.0,
+                        t_once,
+                        dt,
+                        pearson(phi, ref),
+                        rel_l2(phi, ref),
+                        amortized=True,
+                    )
+                )
             else:
                 M = np.zeros((len(seqs), n, n))
                 for s, d in enumerate(res):
@@ -510,8 +623,20 @@ def run_package(f: Counted, truth: Truth, budget: int, model: str, m_explain: in
                         if len(key) == 2:
                             i, j = int(key[0]), int(key[1])
                             M[s, i, j] = M[s, j, i] = float(np.real(val))
-                r = Result(model, "shapzero 0.0.4 package", setting, "interactions", "Möbius", len(seqs), e_once,
-                           0.0, t_once, dt, amortized=True, note="all-order Faith-Shap (Möbius), order-2 part")
+                r = Result(
+                    model,
+                    "shapzero 0.0.4 package",
+                    setting,
+                    "interactions",
+                    "Möbius",
+                    len(seqs),
+                    e_once,
+                    0.0,
+                    t_once,
+                    dt,
+                    amortized=True,
+                    note="all-order Faith-Shap (Möbius), order-2 part",
+                )
                 if truth.mobius is not None:
                     r.top10, r.ierr = pair_metrics(M, truth.mobius[:m_explain])
                 out.append(r)
@@ -531,7 +656,9 @@ def sketch_engine():
         return None
 
 
-def run_ours(f: Counted, bm: BenchModel, truth: Truth, budget: int, X_all: np.ndarray) -> tuple[list[Result], dict]:
+def run_ours(
+    f: Counted, bm: BenchModel, truth: Truth, budget: int, X_all: np.ndarray
+) -> tuple[list[Result], dict]:
     eng = sketch_engine()
     if eng is None:
         return [], {"missing": True}
@@ -542,8 +669,12 @@ def run_ours(f: Counted, bm: BenchModel, truth: Truth, budget: int, X_all: np.nd
     t_once, e_once = time.perf_counter() - t0, f.calls
     rep = dict(sk.report or {})
     q = rep.get("queries", {})
-    setting = f"b={cfg.b}, C={cfg.num_subsample}, P={cfg.num_repeat} ({q.get('train', '?'):,} train + " \
-              f"{q.get('test', '?'):,} test)" if q else f"b={cfg.b}"
+    setting = (
+        f"b={cfg.b}, C={cfg.num_subsample}, P={cfg.num_repeat} ({q.get('train', '?'):,} train + "
+        f"{q.get('test', '?'):,} test)"
+        if q
+        else f"b={cfg.b}"
+    )
     shap_values(sk, X_all[:10])  # warm-up
     jobs = {
         "SV": lambda X: shap_values(sk, X),
@@ -563,16 +694,50 @@ def run_ours(f: Counted, bm: BenchModel, truth: Truth, budget: int, X_all: np.nd
             times[key][N] = best
     Nmax = NS[-1]
     phi = shap_values(sk, truth.X)
-    res = [Result(bm.name, "this project (sketch_model + closed form)", setting, "values", "SV", Nmax, e_once, 0.0,
-                  t_once, times["SV"][Nmax] / Nmax, pearson(phi, truth.phi), rel_l2(phi, truth.phi), amortized=True)]
+    res = [
+        Result(
+            bm.name,
+            "this project (sketch_model + closed form)",
+            setting,
+            "values",
+            "SV",
+            Nmax,
+            e_once,
+            0.0,
+            t_once,
+            times["SV"][Nmax] / Nmax,
+            pearson(phi, truth.phi),
+            rel_l2(phi, truth.phi),
+            amortized=True,
+        )
+    ]
     for idx, name in (("FSII-2", "faith-shap"), ("SII", "sii")):
-        r = Result(bm.name, "this project (sketch_model + closed form)", setting, "interactions", idx, Nmax, e_once,
-                   0.0, t_once, times[idx][Nmax] / Nmax, amortized=True)
+        r = Result(
+            bm.name,
+            "this project (sketch_model + closed form)",
+            setting,
+            "interactions",
+            idx,
+            Nmax,
+            e_once,
+            0.0,
+            t_once,
+            times[idx][Nmax] / Nmax,
+            amortized=True,
+        )
         ref = truth.fsii if idx == "FSII-2" else truth.sii
         if ref is not None:
             r.top10, r.ierr = pair_metrics(interactions(sk, truth.X, name, 2).pairwise(), ref)
         res.append(r)
-    info = {"budget": budget, "sketch": sk, "times": times, "report": rep, "t_once": t_once, "e_once": e_once, "config": cfg}
+    info = {
+        "budget": budget,
+        "sketch": sk,
+        "times": times,
+        "report": rep,
+        "t_once": t_once,
+        "e_once": e_once,
+        "config": cfg,
+    }
     return res, info
 
 
@@ -604,22 +769,31 @@ def fmt_f(v: float, d: int = 3) -> str:
 
 
 def values_table(rs: list[Result]) -> str:
-    lines = ["| method | setting | m | model evals one-time | model evals / seq | time one-time | time / seq | "
-             "SHAP r | SHAP rel. L2 |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| method | setting | m | model evals one-time | model evals / seq | time one-time | time / seq | "
+        "SHAP r | SHAP rel. L2 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rs:
-        lines.append(f"| {r.method} | {r.setting} | {r.m:,} | {fmt_n(r.evals_once)} | {fmt_n(r.evals_per_seq)} | "
-                     f"{fmt_t(r.t_once)} | {fmt_t(r.t_per_seq)} | {fmt_f(r.r, 4)} | {fmt_f(r.err)} |")
+        lines.append(
+            f"| {r.method} | {r.setting} | {r.m:,} | {fmt_n(r.evals_once)} | {fmt_n(r.evals_per_seq)} | "
+            f"{fmt_t(r.t_once)} | {fmt_t(r.t_per_seq)} | {fmt_f(r.r, 4)} | {fmt_f(r.err)} |"
+        )
     return "\n".join(lines)
 
 
 def inter_table(rs: list[Result]) -> str:
-    lines = ["| method | index | setting | m | model evals one-time | model evals / seq | time / seq | "
-             "top-10 pairs agree | order-2 rel. L2 | SHAP rel. L2 (order-1) |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| method | index | setting | m | model evals one-time | model evals / seq | time / seq | "
+        "top-10 pairs agree | order-2 rel. L2 | SHAP rel. L2 (order-1) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rs:
-        lines.append(f"| {r.method} | {r.index} | {r.setting} | {r.m:,} | {fmt_n(r.evals_once)} | "
-                     f"{fmt_n(r.evals_per_seq)} | {fmt_t(r.t_per_seq)} | {fmt_f(r.top10, 2)} | {fmt_f(r.ierr)} | "
-                     f"{fmt_f(r.err) if r.err == r.err else (r.note or '–')} |")
+        lines.append(
+            f"| {r.method} | {r.index} | {r.setting} | {r.m:,} | {fmt_n(r.evals_once)} | "
+            f"{fmt_n(r.evals_per_seq)} | {fmt_t(r.t_per_seq)} | {fmt_f(r.top10, 2)} | {fmt_f(r.ierr)} | "
+            f"{fmt_f(r.err) if r.err == r.err else (r.note or '–')} |"
+        )
     return "\n".join(lines)
 
 
@@ -632,21 +806,38 @@ def pick_matched(rs: list[Result], target: float, key: str = "err") -> tuple[Res
     if not valid:
         return None, ""
     best = min(valid, key=lambda r: getattr(r, key))
-    return best, f"best measured err {getattr(best, key):.3f} > target (peer LESS accurate; ratio is a lower bound)"
+    return (
+        best,
+        f"best measured err {getattr(best, key):.3f} > target (peer LESS accurate; ratio is a lower bound)",
+    )
 
 
-def amortized_table(ours: Result, ours_times: dict[int, float], peers: dict[str, list[Result]], target: float,
-                    key: str = "err") -> tuple[str, list[dict]]:
+def amortized_table(
+    ours: Result,
+    ours_times: dict[int, float],
+    peers: dict[str, list[Result]],
+    target: float,
+    key: str = "err",
+) -> tuple[str, list[dict]]:
     """One row per peer family at its matched setting; ratios = peer total / this project's total for N."""
-    hdr = ("| method (matched setting) | err | m | evals / seq | time / seq | est. evals / seq for target | "
-           + " | ".join(f"evals ratio N={N:,}" for N in NS) + " | "
-           + " | ".join(f"time ratio N={N:,}" for N in NS) + " | break-even N (evals / time) |")
+    hdr = (
+        "| method (matched setting) | err | m | evals / seq | time / seq | est. evals / seq for target | "
+        + " | ".join(f"evals ratio N={N:,}" for N in NS)
+        + " | "
+        + " | ".join(f"time ratio N={N:,}" for N in NS)
+        + " | break-even N (evals / time) |"
+    )
     lines = [hdr, "|---|---:|---:|---:|---:|---:|" + "---:|" * (2 * len(NS)) + "---:|"]
     oe = ours.evals_once
     ot = {N: ours.t_once + ours_times[N] for N in NS}
-    lines.append(f"| **this project**: {ours.setting} | {fmt_f(getattr(ours, key))} | {ours.m:,} | "
-                 f"0 (+{fmt_n(oe)} once) | {fmt_t(ours.t_per_seq)} (+{fmt_t(ours.t_once)} once) | – | "
-                 + " | ".join("1×" for _ in NS) + " | " + " | ".join(f"({fmt_t(ot[N])})" for N in NS) + " | – |")
+    lines.append(
+        f"| **this project**: {ours.setting} | {fmt_f(getattr(ours, key))} | {ours.m:,} | "
+        f"0 (+{fmt_n(oe)} once) | {fmt_t(ours.t_per_seq)} (+{fmt_t(ours.t_once)} once) | – | "
+        + " | ".join("1×" for _ in NS)
+        + " | "
+        + " | ".join(f"({fmt_t(ot[N])})" for N in NS)
+        + " | – |"
+    )
     rows = []
     for fam, rs in peers.items():
         best, why = pick_matched(rs, target, key)
@@ -665,14 +856,29 @@ def amortized_table(ours: Result, ours_times: dict[int, float], peers: dict[str,
         er = {N: (N * e_seq + best.evals_once) / oe for N in NS}
         tr = {N: (N * t_seq + best.t_once) / ot[N] for N in NS}
         flag = "" if matched else " †"
-        lines.append(f"| {fam}: {best.setting}{flag} | {fmt_f(getattr(best, key))} | {best.m} | {fmt_n(e_seq)} | "
-                     f"{fmt_t(t_seq)} | {need} | " + " | ".join(f"{er[N]:,.1f}×" for N in NS) + " | "
-                     + " | ".join(f"{tr[N]:,.1f}×" for N in NS)
-                     + f" | {be_e:,} / {be_t if be_t == math.inf else f'{be_t:,}'} |")
+        lines.append(
+            f"| {fam}: {best.setting}{flag} | {fmt_f(getattr(best, key))} | {best.m} | {fmt_n(e_seq)} | "
+            f"{fmt_t(t_seq)} | {need} | "
+            + " | ".join(f"{er[N]:,.1f}×" for N in NS)
+            + " | "
+            + " | ".join(f"{tr[N]:,.1f}×" for N in NS)
+            + f" | {be_e:,} / {be_t if be_t == math.inf else f'{be_t:,}'} |"
+        )
         for N in NS:
-            rows.append({"family": fam, "N": N, "evals_ratio": er[N], "time_ratio": tr[N], "matched": matched,
-                         "err": getattr(best, key), "setting": best.setting, "be_e": be_e, "be_t": be_t,
-                         "e_seq": e_seq})
+            rows.append(
+                {
+                    "family": fam,
+                    "N": N,
+                    "evals_ratio": er[N],
+                    "time_ratio": tr[N],
+                    "matched": matched,
+                    "err": getattr(best, key),
+                    "setting": best.setting,
+                    "be_e": be_e,
+                    "be_t": be_t,
+                    "e_seq": e_seq,
+                }
+            )
     return "\n".join(lines), rows
 
 
@@ -691,8 +897,10 @@ def machine_info() -> str:
             vers.append(f"{mod} {version(mod)}")
         except Exception:
             vers.append(f"{mod} (not installed)")
-    return (f"- machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}\n"
-            f"- Python {platform.python_version()}; " + ", ".join(vers))
+    return (
+        f"- machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}\n"
+        f"- Python {platform.python_version()}; " + ", ".join(vers)
+    )
 
 
 # ----------------------------------------------------------------------------------------------- main
@@ -709,16 +917,38 @@ class Plan:
     mc_evals: tuple[int, ...]
     truth_evals: int
     truth_m: int
-    package_dense: bool = True  # run the shapzero package on the dense CNN too (its noise tuning is slow there)
+    package_dense: bool = (
+        True  # run the shapzero package on the dense CNN too (its noise tuning is slow there)
+    )
 
 
-FULL = Plan(m_peer=8, m_slow=4, m_pkg=5, kernel_ns=((32, 128), (32, 512), (32, 2048), (128, 2048)),
-            perm_evals=((32, 256), (32, 1024), (32, 4096)), shapiq_fixed=(512, 2048),
-            shapiq_fresh=(1024, 4096, 16384, 65536), shapiq_inter=(4096, 16384),
-            mc_evals=(1024, 4096, 16384, 65536, 262144), truth_evals=1 << 18, truth_m=8)
-QUICK = Plan(m_peer=2, m_slow=2, m_pkg=2, kernel_ns=((32, 512),), perm_evals=((32, 1024),), shapiq_fixed=(512,),
-             shapiq_fresh=(4096, 16384), shapiq_inter=(4096,), mc_evals=(1024, 4096, 16384), truth_evals=1 << 18,
-             truth_m=2, package_dense=False)
+FULL = Plan(
+    m_peer=8,
+    m_slow=4,
+    m_pkg=5,
+    kernel_ns=((32, 128), (32, 512), (32, 2048), (128, 2048)),
+    perm_evals=((32, 256), (32, 1024), (32, 4096)),
+    shapiq_fixed=(512, 2048),
+    shapiq_fresh=(1024, 4096, 16384, 65536),
+    shapiq_inter=(4096, 16384),
+    mc_evals=(1024, 4096, 16384, 65536, 262144),
+    truth_evals=1 << 18,
+    truth_m=8,
+)
+QUICK = Plan(
+    m_peer=2,
+    m_slow=2,
+    m_pkg=2,
+    kernel_ns=((32, 512),),
+    perm_evals=((32, 1024),),
+    shapiq_fixed=(512,),
+    shapiq_fresh=(4096, 16384),
+    shapiq_inter=(4096,),
+    mc_evals=(1024, 4096, 16384),
+    truth_evals=1 << 18,
+    truth_m=2,
+    package_dense=False,
+)
 
 
 def bench_model(bm: BenchModel, plan: Plan, args: argparse.Namespace, out: list[str]) -> list[dict]:
@@ -730,7 +960,7 @@ def bench_model(bm: BenchModel, plan: Plan, args: argparse.Namespace, out: list[
     m_truth = max(plan.m_peer, plan.m_pkg) if bm.spectrum is not None else plan.truth_m
     t0 = time.perf_counter()
     if bm.spectrum is not None:
-        truth = exact_truth(bm.spectrum, X_all[:NS[-1]])
+        truth = exact_truth(bm.spectrum, X_all[: NS[-1]])
         sub = exact_truth(bm.spectrum, X_all[:m_truth])
     else:
         sub = mc_truth(f, X_all[:m_truth], plan.truth_evals, seed=5)
@@ -739,17 +969,27 @@ def bench_model(bm: BenchModel, plan: Plan, args: argparse.Namespace, out: list[
     print(f"[{bm.name}] ground truth: {sub.kind} ({t_truth:.1f} s)", file=sys.stderr, flush=True)
 
     def sub_truth(m: int) -> Truth:
-        return Truth(sub.X[:m], sub.phi[:m], None if sub.fsii is None else sub.fsii[:m],
-                     None if sub.sii is None else sub.sii[:m], None if sub.mobius is None else sub.mobius[:m],
-                     sub.kind, sub.floor)
+        return Truth(
+            sub.X[:m],
+            sub.phi[:m],
+            None if sub.fsii is None else sub.fsii[:m],
+            None if sub.sii is None else sub.sii[:m],
+            None if sub.mobius is None else sub.mobius[:m],
+            sub.kind,
+            sub.floor,
+        )
 
     budgets = [args.budget] if args.budget else list(DEFAULT_BUDGETS.get(bm.name, (400_000,)))
     vals: list[Result] = []
     inter: list[Result] = []
 
     def log(r: Result) -> None:
-        print(f"[{bm.name}] {r.method} {r.index} {r.setting}: evals/seq {r.evals_per_seq:,.0f}, "
-              f"t/seq {r.t_per_seq:.3g}s, err {r.err:.3g}, ierr {r.ierr:.3g}", file=sys.stderr, flush=True)
+        print(
+            f"[{bm.name}] {r.method} {r.index} {r.setting}: evals/seq {r.evals_per_seq:,.0f}, "
+            f"t/seq {r.t_per_seq:.3g}s, err {r.err:.3g}, ierr {r.ierr:.3g}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     runs: list[tuple[list[Result], dict]] = []
     for budget in budgets:
@@ -775,7 +1015,9 @@ def bench_model(bm: BenchModel, plan: Plan, args: argparse.Namespace, out: list[
     peers_v: dict[str, list[Result]] = {}
     t_sub = sub_truth(plan.m_slow)
     t_peer = sub_truth(plan.m_peer)
-    bg_big = np.random.default_rng(8).integers(0, Q, size=(max(b for b, _ in plan.kernel_ns), n), dtype=np.int8)
+    bg_big = np.random.default_rng(8).integers(
+        0, Q, size=(max(b for b, _ in plan.kernel_ns), n), dtype=np.int8
+    )
     for B, ns in plan.kernel_ns:
         r = run_shap_kernel(f, t_sub, bg if B == args.background else bg_big[:B], ns, bm.name)
         log(r)
@@ -819,19 +1061,26 @@ def bench_model(bm: BenchModel, plan: Plan, args: argparse.Namespace, out: list[
 
     # ------------------------------------------------------------------ print
     out.append(f"\n## Model {bm.name}: {bm.title} (n={n}, q=4; {bm.source})\n")
-    gt = (f"exact (closed form on the planted spectrum, {bm.spectrum.num_coefficients} coefficients, "
-          f"orders {sorted(bm.spectrum.count_by_order())})" if bm.spectrum is not None else
-          f"{sub.kind} on {sub.X.shape[0]} sequences (ground-truth rel. standard error ≈ {sub.floor:.3f})")
-    out.append(f"Ground truth: {gt}. Peers' background: {args.background} uniformly random sequences (B) or a "
-               f"fresh uniform completion per coalition (fresh z). m = sequences the row was measured on; peer "
-               f"costs for N sequences are m-measured per-sequence costs × N (linear extrapolation).\n")
+    gt = (
+        f"exact (closed form on the planted spectrum, {bm.spectrum.num_coefficients} coefficients, "
+        f"orders {sorted(bm.spectrum.count_by_order())})"
+        if bm.spectrum is not None
+        else f"{sub.kind} on {sub.X.shape[0]} sequences (ground-truth rel. standard error ≈ {sub.floor:.3f})"
+    )
+    out.append(
+        f"Ground truth: {gt}. Peers' background: {args.background} uniformly random sequences (B) or a "
+        f"fresh uniform completion per coalition (fresh z). m = sequences the row was measured on; peer "
+        f"costs for N sequences are m-measured per-sequence costs × N (linear extrapolation).\n"
+    )
     if not runs:
         out.append("**this project: shapzero_core.sketch not available in this tree — row missing.**\n")
     for _ours, info in runs:
         rep = info["report"]
-        out.append(f"This project's sketch at budget {info['budget']:,}: {fmt_n(info['e_once'])} model evaluations "
-                   f"(counted), {fmt_t(info['t_once'])} one-time; held-out R² {rep.get('r2', float('nan')):.4f}, "
-                   f"{rep.get('num_coefficients', '?')} coefficients by order {rep.get('count_by_order', '')}.\n")
+        out.append(
+            f"This project's sketch at budget {info['budget']:,}: {fmt_n(info['e_once'])} model evaluations "
+            f"(counted), {fmt_t(info['t_once'])} one-time; held-out R² {rep.get('r2', float('nan')):.4f}, "
+            f"{rep.get('num_coefficients', '?')} coefficients by order {rep.get('count_by_order', '')}.\n"
+        )
     out.append("### SHAP values\n")
     out.append(values_table(vals))
     out.append("\n### Pairwise interactions (order 2)\n")
@@ -844,34 +1093,45 @@ def bench_model(bm: BenchModel, plan: Plan, args: argparse.Namespace, out: list[
         summary: dict = {"model": bm.name, "ours": ours_sv, "rows": []}
         target = max(ours_sv.err, TARGET_FLOOR, sub.floor)
         summary["target"] = target
-        out.append(f"\n### Amortized cost, SHAP values, sketch budget {info['budget']:,} (matched accuracy: peer "
-                   f"SHAP rel. L2 ≤ {target:.3f} = max(ours {ours_sv.err:.2g}, {TARGET_FLOOR}"
-                   + (f", ground-truth floor {sub.floor:.3f}" if sub.floor else "") + "))\n")
+        out.append(
+            f"\n### Amortized cost, SHAP values, sketch budget {info['budget']:,} (matched accuracy: peer "
+            f"SHAP rel. L2 ≤ {target:.3f} = max(ours {ours_sv.err:.2g}, {TARGET_FLOOR}"
+            + (f", ground-truth floor {sub.floor:.3f}" if sub.floor else "")
+            + "))\n"
+        )
         tab, rows = amortized_table(ours_sv, info["times"]["SV"], peers_v, target)
         out.append(tab)
-        out.append("\nRatios are peer total / this project's total for N sequences (evals: model evaluations; time: "
-                   "wall time incl. the one-time sketch). † no measured setting reached the target: the most "
-                   "accurate setting is charged, so the peer is charged LESS than it would need (the ratio is a "
-                   "lower bound); 'est. evals / seq for target' extrapolates that setting with err ∝ evals^-1/2.")
+        out.append(
+            "\nRatios are peer total / this project's total for N sequences (evals: model evaluations; time: "
+            "wall time incl. the one-time sketch). † no measured setting reached the target: the most "
+            "accurate setting is charged, so the peer is charged LESS than it would need (the ratio is a "
+            "lower bound); 'est. evals / seq for target' extrapolates that setting with err ∝ evals^-1/2."
+        )
         summary["rows"] = rows
         allp = [r for rs in peers_v.values() for r in rs if r.err == r.err and r.err <= LOOSE]
         allp = allp or [r for rs in peers_v.values() for r in rs]
         cheap = min(allp, key=lambda r: r.evals_per_seq)
-        summary["cheapest"] = {"label": f"{cheap.method}: {cheap.setting}", "err": cheap.err,
-                               **{N: (N * cheap.evals_per_seq + cheap.evals_once) / ours_sv.evals_once for N in NS}}
+        summary["cheapest"] = {
+            "label": f"{cheap.method}: {cheap.setting}",
+            "err": cheap.err,
+            **{N: (N * cheap.evals_per_seq + cheap.evals_once) / ours_sv.evals_once for N in NS},
+        }
         if peers_i:
             o_i = next(r for r in ours if r.index == "FSII-2")
             t_i = max(o_i.ierr, TARGET_FLOOR)
-            out.append(f"\n### Amortized cost, order-2 interactions, sketch budget {info['budget']:,} (matched: "
-                       f"order-2 rel. L2 ≤ {t_i:.3f})\n")
+            out.append(
+                f"\n### Amortized cost, order-2 interactions, sketch budget {info['budget']:,} (matched: "
+                f"order-2 rel. L2 ≤ {t_i:.3f})\n"
+            )
             tab_i, rows_i = amortized_table(o_i, info["times"]["FSII-2"], peers_i, t_i, key="ierr")
             out.append(tab_i)
             summary["rows_i"] = rows_i
         pk = [r for r in vals if r.method.startswith("shapzero 0.0.4")]
         if pk:
             summary["pkg_speedup"] = pk[0].t_per_seq / ours_sv.t_per_seq
-            summary["pkg_speedup_i"] = (next(r for r in inter if r.method.startswith("shapzero 0.0.4")).t_per_seq
-                                        / (info["times"]["Möbius"][NS[-1]] / NS[-1]))
+            summary["pkg_speedup_i"] = next(
+                r for r in inter if r.method.startswith("shapzero 0.0.4")
+            ).t_per_seq / (info["times"]["Möbius"][NS[-1]] / NS[-1])
         summary["budget"] = info["budget"]
         summaries.append(summary)
     return summaries
@@ -894,13 +1154,15 @@ def main() -> None:
         out.append("- NOTE: shapzero_core.demos not found: stand-in planted models were used.")
     summaries = [s for bm in models for s in bench_model(bm, plan, args, out)]
 
-    head = ["\n## Headline (SHAP values; ratios = peer's total for N sequences / this project's total, same run)\n",
-            "| model | this project: one-time evals, SHAP rel. L2, SHAP explain / seq | cheapest sampling peer at "
-            "matched accuracy (setting) | its SHAP rel. L2 | evals ratio N=1,000 | evals ratio N=10,000 | "
-            "time ratio N=1,000 | time ratio N=10,000 | break-even N (evals / time) | cheapest peer setting with "
-            f"SHAP rel. L2 ≤ {LOOSE}: evals ratio N=1,000 / 10,000 | explain time / seq: shapzero 0.0.4 ÷ "
-            "ours (SHAP / all-order interactions) |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    head = [
+        "\n## Headline (SHAP values; ratios = peer's total for N sequences / this project's total, same run)\n",
+        "| model | this project: one-time evals, SHAP rel. L2, SHAP explain / seq | cheapest sampling peer at "
+        "matched accuracy (setting) | its SHAP rel. L2 | evals ratio N=1,000 | evals ratio N=10,000 | "
+        "time ratio N=1,000 | time ratio N=10,000 | break-even N (evals / time) | cheapest peer setting with "
+        f"SHAP rel. L2 ≤ {LOOSE}: evals ratio N=1,000 / 10,000 | explain time / seq: shapzero 0.0.4 ÷ "
+        "ours (SHAP / all-order interactions) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     goals = ["\n## Goals\n"]
     for s in summaries:
         o = s.get("ours")
@@ -912,31 +1174,42 @@ def main() -> None:
         w = by_n[10_000]
         r1 = next(r for r in pool if r["N"] == 1_000 and r["family"] == w["family"])
         c = s["cheapest"]
-        pk = (f"{s['pkg_speedup']:,.0f}× / {s['pkg_speedup_i']:,.0f}×" if "pkg_speedup" in s else "–")
+        pk = f"{s['pkg_speedup']:,.0f}× / {s['pkg_speedup_i']:,.0f}×" if "pkg_speedup" in s else "–"
         be_t = w["be_t"] if w["be_t"] == math.inf else f"{w['be_t']:,}"
-        head.append(f"| {s['model']} (sketch budget {s['budget']:,}) | {fmt_n(o.evals_once)}, {fmt_f(o.err)}, "
-                    f"{fmt_t(o.t_per_seq)} | {w['family']} ({w['setting']}){'' if w['matched'] else ' †'} | "
-                    f"{w['err']:.3f} | {r1['evals_ratio']:,.1f}× | {w['evals_ratio']:,.1f}× | "
-                    f"{r1['time_ratio']:,.1f}× | {w['time_ratio']:,.1f}× | {w['be_e']:,} / {be_t} | "
-                    f"{c[1_000]:,.1f}× / {c[10_000]:,.1f}× ({c['label']}, err {c['err']:.3f}) | {pk} |")
+        head.append(
+            f"| {s['model']} (sketch budget {s['budget']:,}) | {fmt_n(o.evals_once)}, {fmt_f(o.err)}, "
+            f"{fmt_t(o.t_per_seq)} | {w['family']} ({w['setting']}){'' if w['matched'] else ' †'} | "
+            f"{w['err']:.3f} | {r1['evals_ratio']:,.1f}× | {w['evals_ratio']:,.1f}× | "
+            f"{r1['time_ratio']:,.1f}× | {w['time_ratio']:,.1f}× | {w['be_e']:,} / {be_t} | "
+            f"{c[1_000]:,.1f}× / {c[10_000]:,.1f}× ({c['label']}, err {c['err']:.3f}) | {pk} |"
+        )
         for N, need in ((1_000, 10), (10_000, 100)):
             b = by_n[N]
-            acc = ("matched: the peer is at least as accurate as the target" if b["matched"] else
-                   "no peer reached the target; lower bound")
+            acc = (
+                "matched: the peer is at least as accurate as the target"
+                if b["matched"]
+                else "no peer reached the target; lower bound"
+            )
             ok = b["evals_ratio"] >= need
-            goals.append(f"- {s['model']} (budget {s['budget']:,}), N={N:,}: {b['evals_ratio']:,.1f}× fewer model "
-                         f"evaluations than the cheapest sampling peer at matched accuracy, {b['family']} "
-                         f"({b['setting']}; err {b['err']:.3f} vs ours {o.err:.2g}; {acc}); "
-                         f"{c[N]:,.1f}× vs the cheapest peer setting with err ≤ {LOOSE} ({c['label']}, err "
-                         f"{c['err']:.3f}); goal ≥ {need}× — {'MET' if ok else 'NOT MET'}")
+            goals.append(
+                f"- {s['model']} (budget {s['budget']:,}), N={N:,}: {b['evals_ratio']:,.1f}× fewer model "
+                f"evaluations than the cheapest sampling peer at matched accuracy, {b['family']} "
+                f"({b['setting']}; err {b['err']:.3f} vs ours {o.err:.2g}; {acc}); "
+                f"{c[N]:,.1f}× vs the cheapest peer setting with err ≤ {LOOSE} ({c['label']}, err "
+                f"{c['err']:.3f}); goal ≥ {need}× — {'MET' if ok else 'NOT MET'}"
+            )
         if "pkg_speedup" in s:
             ok = min(s["pkg_speedup"], s["pkg_speedup_i"]) >= 1000
-            goals.append(f"- {s['model']} (budget {s['budget']:,}): explain time per sequence {s['pkg_speedup']:,.0f}× "
-                         f"(SHAP values) and {s['pkg_speedup_i']:,.0f}× (all-order interactions) lower than the "
-                         f"shapzero 0.0.4 package's; goal ≥ 1,000× — {'MET' if ok else 'NOT MET'}")
-    head.append("\nMatched accuracy: SHAP rel. L2 ≤ max(this project's error, 0.05, ground-truth floor). † no peer "
-                "reached it; the cheapest family's most accurate setting is charged (ratio = lower bound). Peer "
-                "costs are per-sequence costs measured on m sequences × N (linear extrapolation).")
+            goals.append(
+                f"- {s['model']} (budget {s['budget']:,}): explain time per sequence {s['pkg_speedup']:,.0f}× "
+                f"(SHAP values) and {s['pkg_speedup_i']:,.0f}× (all-order interactions) lower than the "
+                f"shapzero 0.0.4 package's; goal ≥ 1,000× — {'MET' if ok else 'NOT MET'}"
+            )
+    head.append(
+        "\nMatched accuracy: SHAP rel. L2 ≤ max(this project's error, 0.05, ground-truth floor). † no peer "
+        "reached it; the cheapest family's most accurate setting is charged (ratio = lower bound). Peer "
+        "costs are per-sequence costs measured on m sequences × N (linear extrapolation)."
+    )
     out.extend(head)
     out.extend(goals)
     out.append(f"\nTotal run time: {time.perf_counter() - t_start:,.0f} s")
