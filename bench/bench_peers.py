@@ -47,9 +47,9 @@ from shapzero_core import DNA, FourierSketch, interactions, shap_values
 
 Q = 4
 NS = (100, 1_000, 10_000)
-TARGET_FLOOR = 0.05
+TARGET_FLOOR = 0.05  # matched accuracy: peers must reach max(our SHAP rel. L2 error, this)
 LOOSE = 0.3  # a loose tolerance: the cheapest peer setting with SHAP rel. L2 <= this is also reported
-EMPTY_EVALS = 1 << 18
+EMPTY_EVALS = 1 << 18  # one-time estimate of the model mean (empty coalition) for the fresh-z games
 # Sketch training budgets (this project and the package). Planted demos: the smallest of 100k / 250k / 400k
 # whose held-out R^2 is 1.0000 (what a user sees without ground truth) — 100k for both. The dense CNN: two
 # budgets (R^2 about 0.50 and 0.64).
@@ -57,7 +57,7 @@ DEFAULT_BUDGETS = {
     "guide_rna": (100_000,),
     "repair": (100_000,),
     "cnn": (500_000, 2_000_000),
-}  # one-time estimate of the model mean (empty coalition) for the fresh-z games  # matched accuracy: peers must reach max(our SHAP rel. L2 error, this)
+}
 
 
 # ----------------------------------------------------------------------------------------------- models
