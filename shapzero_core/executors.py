@@ -1,7 +1,8 @@
 """Executors that evaluate sketch query chunks: :class:`LocalExecutor` (threads or processes on this machine).
 
-Any :class:`concurrent.futures.Executor` works with :func:`shapzero_core.sketch.sketch_model`; the Dask one
-lives in :mod:`shapzero_core.dask_executor`. An executor may carry a ``batch_size`` attribute: the number of
+Any :class:`concurrent.futures.Executor` works with :func:`shapzero_core.sketch.sketch_model`;
+:class:`DaskExecutor` (re-exported here from :mod:`shapzero_core.dask_executor`, extra ``dask``) runs the
+tasks on a Dask cluster. An executor may carry a ``batch_size`` attribute: the number of
 queries per task (default 4,096), which is also the granularity of progress events and of cancellation.
 """
 
@@ -12,9 +13,9 @@ import multiprocessing
 from collections.abc import Callable
 from typing import Any
 
-from .dask_executor import portable_model
+from .dask_executor import DaskExecutor, portable_model
 
-__all__ = ["DEFAULT_BATCH_SIZE", "LocalExecutor"]
+__all__ = ["DEFAULT_BATCH_SIZE", "DaskExecutor", "LocalExecutor"]
 
 DEFAULT_BATCH_SIZE = 4096
 

@@ -154,6 +154,9 @@ def run(args: argparse.Namespace) -> int:
     cache = None if args.no_cache else args.cache
     executor = _executor(args)
     try:
+        if hasattr(executor, "preload"):
+            log(f"loading the model on every worker of {executor!r}")
+            executor.preload(model)  # a worker that cannot load the model fails before any query
         sketch = sketch_model(model, n=n, alphabet=alphabet, config=config, executor=executor, cache_dir=cache,
                               progress=None if args.quiet else ProgressBar(), batch_size=args.batch_size)
     except KeyboardInterrupt:

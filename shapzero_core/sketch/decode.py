@@ -34,6 +34,7 @@ __all__ = [
     "signatures",
     "subsampled_transforms",
     "symmetrize",
+    "synthesize",
 ]
 
 _CLASSIFY_CHUNK = 1 << 14  # bins classified per vectorised step (bounds the temporary arrays)
@@ -270,7 +271,7 @@ def symmetrize(locations: np.ndarray, coefficients: np.ndarray, q: int) -> tuple
     return uniq.astype(np.int8), val
 
 
-def refit(U: np.ndarray, plan: SketchPlan, locations: np.ndarray, ridge: float = 1e-14) -> np.ndarray:
+def refit(U: np.ndarray, plan: SketchPlan, locations: np.ndarray, ridge: float = 1e-16) -> np.ndarray:
     """Least-squares coefficients of a fixed support on all training samples.
 
     Solves ``min_F sum_{c,j,(p,l)} |U[c, j, (p,l)] - sum_{k : bin_c(k) = j} F[k] s_k[(p,l)]|^2``, which by
@@ -314,3 +315,31 @@ def refit(U: np.ndarray, plan: SketchPlan, locations: np.ndarray, ridge: float =
     rhs = AH @ y
     G = G + sp.identity(K, format="csc") * (ridge * C * PL)
     return np.asarray(spla.spsolve(G, rhs), dtype=np.complex128).reshape(K)
+
+
+def synthesize(plan: SketchPlan, locations: np.ndarray, coefficients: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The transforms a sparse spectrum produces (the right-hand side of the aliasing equation).
+
+    Parameters
+    ----------
+    plan : SketchPlan
+    locations : numpy.ndarray
+        ``int (K, n)``.
+    coefficients : numpy.ndarray
+        ``complex128 (K,)``.
+    shape : tuple
+        ``(C, q^b, P * (n + 1))``, the shape of the measured transforms.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``complex128`` of ``shape``.
+    """
+    out = np.zeros(shape, np.complex128)
+    if locations.shape[0] == 0:
+        return out
+    bins = bin_indices(locations, plan.M, plan.q)
+    contrib = coefficients[:, None] * signatures(locations, plan.offsets, plan.q)  # (K, PL)
+    for c in range(shape[0]):
+        np.add.at(out[c], bins[c], contrib)
+    return out

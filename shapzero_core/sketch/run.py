@@ -31,7 +31,7 @@ from ..executors import DEFAULT_BATCH_SIZE
 from ..fourier import FourierSketch, term_values
 from ..progress import CancelToken, ProgressCallback, null_progress
 from .cache import QueryCache
-from .decode import peel, refit, subsampled_transforms, symmetrize
+from .decode import peel, refit, subsampled_transforms, symmetrize, synthesize
 from .plan import QueryChunk, SketchConfig, SketchPlan, plan_for_budget, plan_sketch
 
 __all__ = ["evaluate_chunk", "model_identity", "sketch_model"]
@@ -39,6 +39,8 @@ __all__ = ["evaluate_chunk", "model_identity", "sketch_model"]
 _GAMMA = 0.5
 _FINGERPRINT_SIZE = 16
 _HOLDOUT_POINTS = 500
+_PRUNE_SE = 4.0  # refit coefficients within this many standard errors of zero are dropped
+_PLATEAU = 1e-3  # noise levels within this relative validation NMSE of the best count as equally good
 
 
 class _BadOutput(ModelError):
@@ -269,15 +271,31 @@ class _Decoder:
         zero = np.zeros((1, plan.n), np.int8)
         locs, peeled = symmetrize(np.concatenate([zero, pr.locations]), np.concatenate([[0j], pr.coefficients]),
                                   plan.q)
-        out = {"noise_sd": noise_sd, "peel": pr, "locations": locs, "peeled": peeled}
-        out["coefficients"] = self._refit(locs) if self.do_refit else peeled
+        out = {"noise_sd": noise_sd, "peel": pr, "locations": locs, "peeled": peeled, "coefficients": peeled}
+        if self.do_refit:
+            rl, rc = self._refit(locs)
+            if rl.shape[0] != locs.shape[0]:  # pruned: the peeled values of the kept support, for the report
+                idx = {k.tobytes(): i for i, k in enumerate(locs)}
+                out["peeled"] = peeled[[idx[k.tobytes()] for k in rl]]
+            out["locations"], out["coefficients"] = rl, rc
         return out
 
-    def _refit(self, locs: np.ndarray) -> np.ndarray:
-        c = refit(self.U, self.plan, locs)
-        loc2, c2 = symmetrize(locs, c, self.plan.q)  # exact symmetry (the LS solution is symmetric up to round-off)
-        assert np.array_equal(loc2, locs)
-        return c2
+    def _refit(self, locs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Least squares on the support, then drop coefficients within ``_PRUNE_SE`` standard errors of 0
+        (noise peeled as a coefficient at a low threshold) and solve again on what is left."""
+        plan = self.plan
+        for attempt in range(3):
+            c = refit(self.U, plan, locs)
+            locs, c = symmetrize(locs, c, plan.q)  # exact symmetry (the LS solution is symmetric up to round-off)
+            if attempt == 2:
+                break
+            resid = self.U - synthesize(plan, locs, c, self.U.shape)
+            se = np.sqrt(float(np.mean(resid.real**2 + resid.imag**2)) / (plan.C * self.U.shape[2]))
+            keep = (np.abs(c) > _PRUNE_SE * se) | ~locs.any(axis=1)
+            if keep.all():
+                break
+            locs = locs[keep]
+        return locs, c
 
     def with_mean(self, locs: np.ndarray, coefs: np.ndarray) -> np.ndarray:
         c = coefs.copy()
@@ -342,7 +360,10 @@ def _tune(dec: _Decoder, Xv: np.ndarray, yv: np.ndarray, progress: ProgressCallb
             progress("tune", step, total, f"noise_sd {sig:.3g}: validation NMSE {v:.3g}")
         if min(v for v, _ in tried.values()) >= before * (1 - 1e-3):
             break
-    best = min(tried, key=lambda s: (tried[s][0], -s))
+    # the largest noise level on the plateau of the best validation NMSE: a lower threshold only adds noise
+    # peeled as (often high-order) coefficients without improving the fit
+    vmin = min(v for v, _ in tried.values())
+    best = max(s for s, (v, _) in tried.items() if v <= vmin * (1 + _PLATEAU) + 1e-15)
     trail = [{"noise_sd": float(s), "nmse": float(tried[s][0])} for s in sorted(tried)]
     return tried[best][1], trail
 
