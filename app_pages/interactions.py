@@ -44,6 +44,7 @@ with c1:
     fig = interaction_heatmap_plotly(M, pair_labels(seq), title=f"{ex.ids[row]}: pairwise {label}",
                                      colorbar_title="value", size=500)
     w.sparse_ticks(fig, n=ex.n)
+    w.drop_zero_cells(fig)
     w.plotly(fig, key="heat_seq", on_select=lambda: _clicked("heat_seq"), selection_mode="points")
 with c2:
     P = cache.pairwise(ctx, ctx.key, index, order, "mean_abs" if stat == "mean |value|" else "mean")
@@ -54,7 +55,7 @@ with c2:
         if stat == "mean |value|":  # never negative: a sequential scale from white
             f.update_traces(marker={"colorscale": w.SEQUENTIAL, "cmin": 0.0})
         w.sparse_ticks(f, n=ex.n)
-        return f
+        return w.drop_zero_cells(f)
 
     fig = cache.figure(("pair_map", ctx.key, index, order, stat), _agg_map)
     w.plotly(fig, key="heat_all", on_select=lambda: _clicked("heat_all"), selection_mode="points")
@@ -112,9 +113,7 @@ if len(top) == 0:
     st.info("No interactions of these orders.")
 else:
     value = "mean" if "mean" in top.columns else "value"
-    tab_t, tab_c = st.tabs(["Table", "Chart"])
-    with tab_t:
-        st.dataframe(top.assign(positions=top["positions"].map(lambda p: ",".join(map(str, p)))),
-                     hide_index=True, key="top_table", column_config=w.STAT_COLUMNS)
-    with tab_c:
+    st.dataframe(top.assign(positions=top["positions"].map(lambda p: ",".join(map(str, p)))),
+                 hide_index=True, key="top_table", column_config=w.STAT_COLUMNS)
+    if st.toggle("Show as a bar chart", key="top_as_chart"):
         w.plotly(top_interactions_plotly(top, k=min(k, 30), value=value, title=""), key="top_chart")

@@ -82,7 +82,7 @@ w.plotly(fig_all, key="logo_all_chart")
 st.caption("Each letter's height is the mean SHAP value at that position over the sequences carrying it; "
            "letters never seen at a position are left out.")
 
-with st.expander("Interactions split over their positions (order ≥ 2)"):
+if st.toggle("Show the interactions split over their positions (order ≥ 2)", key="logo_show_split"):
     split = cache.split_summary(ctx, ctx.key, mask, cache.mask_key(mask))
     w.plotly(cache.figure(("logo_split", ctx.key, cache.mask_key(mask)), lambda: logo_plotly(
         split.matrix("positive"), below=split.matrix("negative"), ylabel="mean split value",

@@ -159,6 +159,28 @@ def logo_range(matrix: Any, below: Any = None) -> tuple[float, float]:
     return bottom - pad, top + pad
 
 
+def drop_zero_cells(fig: Any, background: str = "#F7F7F7") -> Any:
+    """Keep only the non-zero cells of an interaction map (the engine's square-marker scatter) and paint
+    the plot background in the colour of 0, so the map looks the same with far fewer markers (the browser
+    draws every marker as an SVG path; a sparse sketch has few interacting pairs)."""
+    import numpy as np
+
+    tr = fig.data[0]
+    vals = np.asarray(tr.marker.color, dtype=float)
+    keep = np.flatnonzero(vals != 0)
+    if keep.size == vals.size:
+        return fig
+    cd = np.asarray(tr.customdata, dtype=object)
+    tr.update(x=np.asarray(tr.x)[keep], y=np.asarray(tr.y)[keep], customdata=cd[keep],
+              marker={"color": vals[keep]})
+    fig.update_layout(plot_bgcolor=background)
+    n = round(fig.layout.xaxis.range[1] - 0.5)  # the engine's axis range is [0.5, n + 0.5]
+    diag = np.arange(1, n + 1)
+    fig.add_scatter(x=diag, y=diag, mode="markers", hoverinfo="skip", showlegend=False, name="diagonal",
+                    marker={"symbol": "square", "size": tr.marker.size, "color": "white", "line": {"width": 0}})
+    return fig
+
+
 def sparse_ticks(fig: Any, n: int) -> None:
     """Position ticks at 1, 5, 10, ... on both axes of an interaction map when ``n > 20`` (readable)."""
     if n > 20:

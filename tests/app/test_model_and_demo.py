@@ -75,6 +75,6 @@ def test_try_the_demo_gives_logos_and_heatmaps():
     assert sk.n == 26 and sk.report["r2"] > 0.99
     assert len(at.session_state[state.SEQS]) == 1000
     at.switch_page("app_pages/logos.py").run()
-    assert not at.exception and len(at.get("plotly_chart")) == 3
+    assert not at.exception and len(at.get("plotly_chart")) == 2
     at.switch_page("app_pages/interactions.py").run()
     assert not at.exception and len(at.get("plotly_chart")) >= 2

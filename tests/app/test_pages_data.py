@@ -83,7 +83,7 @@ def test_selecting_a_row_selects_the_sequence_for_the_other_pages(sketch, seqs):
 # ---------------------------------------------------------------------------------------------- logos
 def test_logos_of_one_sequence_and_of_a_subset(sketch, seqs):
     at = app_with(sketch, seqs, page="app_pages/logos.py")
-    assert not at.exception and len(at.get("plotly_chart")) == 3
+    assert not at.exception and len(at.get("plotly_chart")) == 2
     at.selectbox(key="logo_seq").set_value(3).run()
     assert at.session_state[state.SELECTED] == 3
     at.radio(key="logo_subset").set_value("A label column").run()
@@ -93,6 +93,8 @@ def test_logos_of_one_sequence_and_of_a_subset(sketch, seqs):
     assert "100 sequences with group in ['on']" in str(at.get("plotly_chart")[1].proto.spec)
     at.toggle(key="logo_same_axis").set_value(True).run()
     assert not at.exception
+    at.toggle(key="logo_show_split").set_value(True).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 3
 
 
 # ---------------------------------------------------------------------------------------------- interactions

@@ -130,3 +130,19 @@ def test_job_cancel_and_failure():
     assert rec.status == "failed" and rec.error == "n must be 26" and "Traceback" in rec.info["traceback"]
     assert jobs.get_job("nope") is None and jobs.get_job(None) is None
 
+
+
+def test_drop_zero_cells_keeps_the_nonzero_cells_and_paints_the_diagonal():
+    from shapzero_core.figures import interaction_heatmap_plotly
+    from studio_ui.widgets import drop_zero_cells
+
+    M = np.zeros((6, 6))
+    M[1, 4] = M[4, 1] = 0.5
+    M[0, 2] = M[2, 0] = -0.2
+    fig = drop_zero_cells(interaction_heatmap_plotly(M))
+    cells, diag = fig.data
+    assert sorted(zip(cells.y, cells.x, strict=True)) == [(1, 3), (2, 5), (3, 1), (5, 2)]  # 1-based
+    assert sorted(cells.marker.color) == [-0.2, -0.2, 0.5, 0.5]
+    assert [list(r[:2]) for r in cells.customdata] == [[i, j] for i, j in zip(cells.y, cells.x, strict=True)]
+    assert list(diag.x) == list(diag.y) == [1, 2, 3, 4, 5, 6]
+    assert fig.layout.plot_bgcolor == "#F7F7F7"
