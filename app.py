@@ -30,9 +30,7 @@ def home() -> None:
     )
     c1, c2 = st.columns([1, 2], vertical_alignment="center")
     with c1:
-        clicked = st.button("Try the demo", key="try_demo", type="primary", icon=":material/play_arrow:",
-                            help="Loads the guide-RNA demo model, sketches it with a small budget and "
-                                 "explains 1,000 demo sequences.")
+        clicked = st.button("Try the demo", key="try_demo", type="primary", icon=":material/play_arrow:")
     with c2:
         st.caption(demo.DEMO_CAPTION)
     if clicked:

@@ -174,6 +174,7 @@ def drop_zero_cells(fig: Any, background: str = "#F7F7F7") -> Any:
     tr.update(x=np.asarray(tr.x)[keep], y=np.asarray(tr.y)[keep], customdata=cd[keep],
               marker={"color": vals[keep]})
     fig.update_layout(plot_bgcolor=background)
+    fig.update_yaxes(constrain="domain")  # the painted area is exactly the cells
     n = round(fig.layout.xaxis.range[1] - 0.5)  # the engine's axis range is [0.5, n + 0.5]
     diag = np.arange(1, n + 1)
     fig.add_scatter(x=diag, y=diag, mode="markers", hoverinfo="skip", showlegend=False, name="diagonal",
