@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from shapzero_core import FourierSketch, SketchFileError
+from shapzero_core.dask_executor import configured_scheduler
 from shapzero_core.errors import ModelError, SketchError
 from shapzero_core.report_figures import order_table, orders_plotly, quality_scatter_plotly
 from shapzero_core.sketch import plan_for_budget, plan_sketch
@@ -80,10 +81,24 @@ with tab_run:
         if done_blocks and not running:
             st.info(f"{done_blocks} of {all_blocks} query blocks of this plan are already cached (an earlier run "
                     "was cancelled or interrupted): Start resumes and queries only the rest.")
+        try:
+            dask_addr = configured_scheduler()
+        except ValueError as e:
+            st.error(str(e))
+            dask_addr = None
+        use_dask = False
+        if dask_addr:
+            portable = bool(getattr(model, "spec", ""))
+            use_dask = st.checkbox(
+                f"Run the queries on the Dask cluster at {dask_addr}", key="sketch_use_dask", disabled=not portable,
+                help="The model travels to the workers as its spec (demo models, ONNX files, servers); "
+                     "the time estimate above is for this machine." if portable else
+                     "This model cannot be rebuilt on the workers (it has no spec).")
         if st.button("Start sketch", key="sketch_start", type="primary", icon=":material/play_arrow:",
                      disabled=running):
             try:
-                sketching.start_sketch(model, config, f"sketch of {state.model_label()} (budget {budget:,})")
+                sketching.start_sketch(model, config, f"sketch of {state.model_label()} (budget {budget:,})",
+                                       dask_address=dask_addr if use_dask else None)
             except (SketchError, ValueError) as e:
                 st.error(str(e))
             else:

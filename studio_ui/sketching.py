@@ -85,8 +85,11 @@ def _slug(text: str) -> str:
     return "_".join(filter(None, s.split("_")))[:60] or "sketch"
 
 
-def start_sketch(model: Any, config: Any, label: str) -> jobs.JobRecord:
-    """Start sketching ``model`` with ``config`` in a worker thread; the session remembers the job."""
+def start_sketch(model: Any, config: Any, label: str, dask_address: str | None = None) -> jobs.JobRecord:
+    """Start sketching ``model`` with ``config`` in a worker thread; the session remembers the job.
+
+    With ``dask_address`` the query blocks run on that Dask scheduler's workers (the model travels as its
+    ``spec``); otherwise in the worker thread itself."""
     from shapzero_core.sketch import plan_sketch, sketch_model
 
     n = int(model.n)
@@ -95,8 +98,18 @@ def start_sketch(model: Any, config: Any, label: str) -> jobs.JobRecord:
     out_dir = sketches_dir()
 
     def work(rec: jobs.JobRecord) -> FourierSketch:
-        sk = sketch_model(model, n=n, alphabet=model.alphabet, config=config, cache_dir=str(root),
-                          progress=rec.progress, cancel=rec.cancel_token)
+        kw = {"n": n, "alphabet": model.alphabet, "config": config, "cache_dir": str(root),
+              "progress": rec.progress, "cancel": rec.cancel_token}
+        if dask_address:
+            from argparse import Namespace
+
+            from shapzero_core.dask_executor import dask_executor_from_options
+
+            rec.progress("query", 0, plan.num_queries, f"connecting to the Dask scheduler {dask_address}")
+            with dask_executor_from_options(Namespace(dask_scheduler=dask_address), timeout=20) as ex:
+                sk = sketch_model(model, executor=ex, **kw)
+        else:
+            sk = sketch_model(model, **kw)
         sk = sk.with_metadata(model={"name": getattr(model, "name", ""), "identity": getattr(model, "identity", ""),
                                      "spec": _spec_text(model)})
         path = out_dir / f"{_slug(getattr(model, 'name', 'model'))}_b{config.b}_{time.strftime('%Y%m%d-%H%M%S')}.npz"
@@ -108,7 +121,7 @@ def start_sketch(model: Any, config: Any, label: str) -> jobs.JobRecord:
         return sk
 
     rec = jobs.start_job(label, work, info={"plan": plan.describe(), "summary": plan.summary(),
-                                            "queries": plan.num_queries})
+                                            "queries": plan.num_queries, "dask": dask_address})
     rec.progress("query", 0, plan.num_queries, "starting")
     st.session_state[state.JOB] = rec.id
     return rec

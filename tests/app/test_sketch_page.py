@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from conftest import PlantedModel, app_with, planted_sketch
 
 from studio_ui import jobs, state
@@ -99,3 +100,27 @@ def test_a_budget_below_the_smallest_plan_is_a_message():
     at.run()
     assert not at.exception
     assert _metric(at, "Model queries").endswith(f"{44 + 10_000:,}")
+
+
+def test_sketch_on_a_dask_cluster_named_by_the_environment(monkeypatch):
+    """$SHAPZERO_DASK_SCHEDULER makes the page offer the cluster; the demo model travels as its spec."""
+    distributed = pytest.importorskip("distributed")
+    from shapzero_core.demos import get_demo
+
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  host="127.0.0.1") as cluster:
+        monkeypatch.setenv("SHAPZERO_DASK_SCHEDULER", cluster.scheduler_address)
+        at = app_with()
+        at.session_state[state.MODEL] = get_demo("guide_rna").load_model()
+        at.session_state[state.MODEL_LABEL] = "guide demo"
+        at.switch_page("app_pages/sketch.py").run()
+        at.number_input(key="sketch_budget").set_value(30_000)
+        at.number_input(key="sketch_test_size").set_value(500).run()
+        at.checkbox(key="sketch_use_dask").check().run()
+        at.button(key="sketch_start").click().run()
+        job = _wait(at.session_state[state.JOB], timeout=60)
+        assert job.status == "done", job.error
+        assert job.info["dask"] == cluster.scheduler_address
+        at.run()
+        assert not at.exception
+        assert at.session_state[state.SKETCH].report["queries"]["queried"] > 0
