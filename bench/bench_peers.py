@@ -299,16 +299,22 @@ def rel_l2(est: np.ndarray, ref: np.ndarray) -> float:
 
 
 def pair_metrics(est: np.ndarray, ref: np.ndarray, k: int = 10) -> tuple[float, float]:
-    """(mean top-k overlap fraction of |order-2 values| per sequence, relative L2 of the upper triangles)."""
+    """(top-k agreement of |order-2 values| per sequence, averaged; relative L2 of the upper triangles).
+
+    Tie-robust: an estimated top-k pair counts as correct if its true |value| is at least the k-th largest
+    true |value| (within 1e-9 relative). Planted models have many pairs of exactly equal size (e.g. the GC
+    window of ``guide_rna``), so a plain set intersection would penalise an exact answer for tie order.
+    """
     n = ref.shape[1]
     iu = np.triu_indices(n, 1)
     E, R = est[:, iu[0], iu[1]], ref[:, iu[0], iu[1]]
     kk = min(k, E.shape[1])
     agree = []
     for e, r in zip(E, R, strict=True):
-        te = set(np.argsort(-np.abs(e), kind="stable")[:kk].tolist())
-        tr = set(np.argsort(-np.abs(r), kind="stable")[:kk].tolist())
-        agree.append(len(te & tr) / kk)
+        ar = np.abs(r)
+        kth = np.sort(ar)[::-1][kk - 1]
+        top_e = np.argsort(-np.abs(e), kind="stable")[:kk]
+        agree.append(float(np.mean(ar[top_e] >= kth - 1e-9 * max(ar.max(), 1e-300))))
     return float(np.mean(agree)), rel_l2(E, R)
 
 
@@ -1108,10 +1114,12 @@ def bench_model(bm: BenchModel, plan: Plan, args: argparse.Namespace, out: list[
             "lower bound); 'est. evals / seq for target' extrapolates that setting with err ∝ evals^-1/2."
         )
         summary["rows"] = rows
-        allp = [r for rs in peers_v.values() for r in rs if r.err == r.err and r.err <= LOOSE]
+        loose = max(LOOSE, target)  # never compare against a peer held to a tighter tolerance than ours
+        allp = [r for rs in peers_v.values() for r in rs if r.err == r.err and r.err <= loose]
         allp = allp or [r for rs in peers_v.values() for r in rs]
         cheap = min(allp, key=lambda r: r.evals_per_seq)
         summary["cheapest"] = {
+            "loose": loose,
             "label": f"{cheap.method}: {cheap.setting}",
             "err": cheap.err,
             **{N: (N * cheap.evals_per_seq + cheap.evals_once) / ours_sv.evals_once for N in NS},
@@ -1159,7 +1167,7 @@ def main() -> None:
         "| model | this project: one-time evals, SHAP rel. L2, SHAP explain / seq | cheapest sampling peer at "
         "matched accuracy (setting) | its SHAP rel. L2 | evals ratio N=1,000 | evals ratio N=10,000 | "
         "time ratio N=1,000 | time ratio N=10,000 | break-even N (evals / time) | cheapest peer setting with "
-        f"SHAP rel. L2 ≤ {LOOSE}: evals ratio N=1,000 / 10,000 | explain time / seq: shapzero 0.0.4 ÷ "
+        f"SHAP rel. L2 ≤ max({LOOSE}, ours): evals ratio N=1,000 / 10,000 | explain time / seq: shapzero 0.0.4 ÷ "
         "ours (SHAP / all-order interactions) |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -1195,7 +1203,7 @@ def main() -> None:
                 f"- {s['model']} (budget {s['budget']:,}), N={N:,}: {b['evals_ratio']:,.1f}× fewer model "
                 f"evaluations than the cheapest sampling peer at matched accuracy, {b['family']} "
                 f"({b['setting']}; err {b['err']:.3f} vs ours {o.err:.2g}; {acc}); "
-                f"{c[N]:,.1f}× vs the cheapest peer setting with err ≤ {LOOSE} ({c['label']}, err "
+                f"{c[N]:,.1f}× vs the cheapest peer setting with err ≤ {c['loose']:.2f} ({c['label']}, err "
                 f"{c['err']:.3f}); goal ≥ {need}× — {'MET' if ok else 'NOT MET'}"
             )
         if "pkg_speedup" in s:
