@@ -1,0 +1,140 @@
+"""What the browser tests know about the app's UI, in ONE place: page labels, URL paths, titles, the
+friendly empty-session messages, widget labels and keys — and the helpers that wait for Streamlit.
+
+If the pages move (e.g. from ``app_pages/`` to Streamlit's ``pages/``, which turns ``/model`` into
+``/Model``), only :data:`PAGES` changes. Tests navigate by clicking sidebar links by their label; the URL
+paths are used only for deep links (and checked against the sidebar's links in the flow test).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Where screenshots and the redraw-time record go (``test-output/`` is git-ignored).
+OUT = Path(__file__).resolve().parents[2] / "test-output" / "e2e"
+CHROMIUM = "/usr/bin/chromium"
+VIEWPORT = {"width": 1400, "height": 1600}
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    label: str  # the sidebar link text
+    url_path: str  # "" = the home page
+    title: str  # the page's single h1
+    empty_message: str  # what the page says on an empty session (substring, case-insensitive)
+
+
+PAGES: dict[str, PageInfo] = {
+    p.label: p
+    for p in [
+        PageInfo("Home", "", "SHAP zero Studio", "Model: none"),
+        PageInfo("Model", "model", "Model", "No model loaded yet"),
+        PageInfo("Sketch", "sketch", "Sketch", "Load a model first"),
+        PageInfo("Sequences", "sequences", "Sequences", "No sketch yet"),
+        PageInfo("Logos", "logos", "Logos", "There is no sketch yet"),
+        PageInfo("Interactions", "interactions", "Interactions", "There is no sketch yet"),
+        PageInfo("Motifs", "motifs", "Motifs", "There is no sketch yet"),
+        PageInfo("Export", "export", "Export", "There is no sketch yet"),
+    ]
+}
+
+# ------------------------------------------------------------------------------------ widget labels / keys
+TRY_DEMO = "Try the demo"
+DEMO_READY = "The demo is ready"
+PROGRESS_METRIC = "Queries done"  # the live progress panel's first metric
+SKETCH_LOAD_TAB = "Load a saved sketch"
+SKETCH_LOADED = "Loaded {name}"  # success message after a sketch upload
+SKETCH_REPORT = "Held-out R²"  # metric of the current sketch's quality report
+SEQ_UPLOAD_KEY = "seq_upload"  # st.file_uploader key on the Sequences page
+SKETCH_UPLOAD_KEY = "sketch_upload"
+SEQ_SUMMARY = "{N} sequences of length {n}"  # SequenceSet.summary() on the Sequences page
+SEQ_TABLE_KEY_PREFIX = "seq_table_"  # the selectable table of sequences
+SELECTED_METRIC = "Selected sequence"
+LOGO_PICKER_KEY = "logo_seq"  # the "Sequence" selectbox on the Logos page
+INTER_PICKER_KEY = "inter_seq"
+LOGO_ONE_KEY = "logo_one_chart"
+LOGO_ONE_TITLE = "SHAP logo of {sid}"
+HEAT_SEQ_KEY = "heat_seq"  # the selected sequence's interaction map (square-marker scatter)
+HEAT_TITLE = "pairwise"  # in the map's title: "<id>: pairwise <index>"
+PAIR_I_KEY, PAIR_J_KEY = "inter_pair_i", "inter_pair_j"
+PAIR_TEXT = "at {a} and"  # "In <id>: <L> at a and <L> at b → pairwise ..."
+PAIR_TABLE_CAPTION = "by the letters at {a} and {b}"
+EXPORT_SVG_KEY = "dl_logo_selected_svg"
+EXPORT_PNG_KEY = "dl_logo_selected_png"
+EXPORT_CSV_KEY = "dl_shap_long_csv"
+EXPORT_FIGURES_HEADER = "Figures"
+
+# Streamlit's own test ids
+EXCEPTION = '[data-testid="stException"]'
+ERROR_ALERT = '[data-testid="stAlertContentError"]'
+RUNNING = '[data-testid="stStatusWidget"]'
+SIDEBAR_NAV = '[data-testid="stSidebarNav"]'
+PLOTLY = '[data-testid="stPlotlyChart"]'
+
+
+def key_css(key: str) -> str:
+    """CSS selector of the element container Streamlit gives a widget with ``key``."""
+    return f".st-key-{key}"
+
+
+def url(base: str, label: str) -> str:
+    return f"{base}/{PAGES[label].url_path}"
+
+
+# ------------------------------------------------------------------------------------ waiting
+def settled(page, title: str | None = None, timeout: float = 60.0, grace: float = 0.0) -> None:
+    """Wait until the page shows ``title`` as its h1, Streamlit's running indicator is gone and every
+    plotly chart has drawn its SVG. ``grace`` seconds are waited first (for a rerun to start)."""
+    if grace:
+        page.wait_for_timeout(grace * 1000)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        ok = page.locator(RUNNING).count() == 0
+        if ok and title is not None:
+            ok = page.locator("h1", has_text=title).count() > 0
+        if ok:
+            ok = page.locator(PLOTLY).count() <= page.locator(f"{PLOTLY} .main-svg").count()
+        if ok:
+            return
+        page.wait_for_timeout(25)
+    path = shot(page, f"timeout_{title or 'page'}")
+    raise AssertionError(f"the page did not settle within {timeout:.0f} s (title {title!r}); see {path}")
+
+
+def go(page, label: str, timeout: float = 60.0) -> float:
+    """Click the sidebar link ``label``; wait until that page has settled. Returns the seconds it took."""
+    t = time.perf_counter()
+    nav_link(page, label).click()
+    settled(page, PAGES[label].title, timeout=timeout)
+    return time.perf_counter() - t
+
+
+def nav_link(page, label: str):
+    """The sidebar link whose text is ``label`` (after its icon's ligature name)."""
+    return page.locator(SIDEBAR_NAV).locator("a").filter(has_text=re.compile(rf"(^|\s){re.escape(label)}\s*$"))
+
+
+def shot(page, name: str) -> Path:
+    """Full-page screenshot ``test-output/e2e/<name>.png`` (mouse parked so no tooltip shows)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(2, 2)
+    page.wait_for_timeout(150)
+    path = OUT / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def assert_no_exception(page, where: str) -> None:
+    """No Streamlit exception box and no error message on the page."""
+    exc = page.locator(EXCEPTION)
+    assert exc.count() == 0, f"{where}: an exception box is shown: {exc.first.inner_text()[:500]!r}"
+    err = page.locator(ERROR_ALERT)
+    assert err.count() == 0, f"{where}: an error message is shown: {err.first.inner_text()[:500]!r}"
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))
