@@ -58,8 +58,9 @@ def home() -> None:
     w.session_summary()
 
 
+home_page = st.Page(home, title="Home", icon=":material/home:", default=True)
 pages = [
-    st.Page(home, title="Home", icon=":material/home:", default=True),
+    home_page,
     st.Page("app_pages/model.py", title="Model", icon=":material/model_training:", url_path="model"),
     st.Page("app_pages/sketch.py", title="Sketch", icon=":material/bolt:", url_path="sketch"),
     st.Page("app_pages/sequences.py", title="Sequences", icon=":material/table_rows:", url_path="sequences"),
@@ -69,6 +70,7 @@ pages = [
     st.Page("app_pages/export.py", title="Export", icon=":material/download:", url_path="export"),
 ]
 nav = st.navigation(pages)
+w.register_pages({"home": home_page})
 sketching.adopt_finished_job()
 with st.sidebar:
     sketching.sidebar_progress()

@@ -41,10 +41,19 @@ STAT_COLUMNS = {
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "svg"}}
 
 
+_REGISTERED: dict[str, Any] = {}
+
+
+def register_pages(pages: dict[str, Any]) -> None:
+    """The ``st.Page`` objects of this run by name (app.py calls it; the home page is a function, so links
+    to it need its page object, not a file path)."""
+    _REGISTERED.update(pages)
+
+
 def page_link(name: str, label: str, icon: str | None = None) -> None:
-    """A link to one of the app's pages (silently plain text where page links are unavailable)."""
+    """A link to one of the app's pages (plain text where page links are unavailable)."""
     try:
-        st.page_link(PAGES[name], label=label, icon=icon)
+        st.page_link(_REGISTERED.get(name, PAGES[name]), label=label, icon=icon)
     except Exception:  # e.g. an unregistered page in a test harness
         st.markdown(f"**{label}**")
 

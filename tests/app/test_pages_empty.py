@@ -25,6 +25,7 @@ def test_page_opens_on_an_empty_session(page):
     msgs = " ".join(m.value for m in [*at.info, *at.warning])
     if page in ("app_pages/logos.py", "app_pages/interactions.py", "app_pages/motifs.py", "app_pages/export.py"):
         assert "no sketch yet" in msgs.lower()
+        assert "Home: try the demo" in {p.label for p in at.get("page_link")}  # a real link, not text
     if page == "app_pages/model.py":
         assert "No model loaded yet" in msgs
 
