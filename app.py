@@ -30,7 +30,9 @@ def home() -> None:
     )
     c1, c2 = st.columns([1, 2], vertical_alignment="center")
     with c1:
-        clicked = st.button("Try the demo", key="try_demo", type="primary", icon=":material/play_arrow:")
+        job = sketching.current_job()
+        clicked = st.button("Try the demo", key="try_demo", type="primary", icon=":material/play_arrow:",
+                            disabled=job is not None and not job.finished_)
     with c2:
         st.caption(demo.DEMO_CAPTION)
     if clicked:

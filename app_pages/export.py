@@ -155,6 +155,11 @@ for t, c, name, fn in tables:
     c_[0].markdown(f"**{t}**  \n{c}")
     buttons(exports.table_downloads(name, fn), c_[1:3])
 
+if ex.alphabet.q == 4:
+    row("TF-MoDISco arrays", "one-hot, SHAP and hypothetical SHAP, float32 (N, 4, L) npz files and the ids (.zip)",
+        [exports.Download("dl_modisco_zip", "ZIP", "modisco.zip", exports.MIME["zip"],
+                          lambda: exports.modisco_zip(ex, sk))])
+
 st.subheader("Everything")
 c_ = st.columns([4, 3], vertical_alignment="center")
 c_[0].markdown("**All tables, figures (SVG, PDF, PNG), TF-MoDISco arrays, the sketch and run records** as one "

@@ -1,1 +1,46 @@
-"""Streamlit-only helpers of SHAP zero Studio."""
+"""Streamlit-only helpers of SHAP zero Studio (the engine, :mod:`shapzero_core`, never imports Streamlit).
+
+Modules
+-------
+``state``      session-state keys and accessors (model, sketch, sequences, selected sequence, job id)
+``cache``      content-keyed caches of explanations, summaries and figures (``st.cache_resource``)
+``core``       plain helpers, no Streamlit: content keys, the sequence table, search, pair matrices
+``jobs``       background jobs: a worker thread updates a plain record, pages poll it (no Streamlit)
+``sketching``  the sketch job: start, progress fragment, cancel, adopt the result, workspace cache
+``models_ui``  model loading (demo, ONNX bytes, allowed inference servers), measured throughput
+``demo``       the home page's "Try the demo"
+``exports``    downloads of the Export page (no Streamlit): figures, tables, sketch, run record, zips
+``widgets``    page guards, the sequence picker, index controls, page links, the session summary
+
+Pages, URLs and stable widget keys (for browser tests)
+------------------------------------------------------
+Every page has exactly one ``st.title`` (shown in parentheses). Keys are the ``key=`` of the widget; in the
+DOM a keyed widget sits in an element with the class ``st-key-<key>``.
+
+* ``/`` Home (``SHAP zero Studio``): button ``try_demo``; success text "The demo is ready" when loaded;
+  chart ``home_logo_chart``.
+* ``/model`` (``Model``): radio ``model_source`` (Demo model / ONNX file / Inference server); selectbox
+  ``model_demo_pick``, button ``model_demo_load``; uploader ``model_onnx_upload``, button
+  ``model_onnx_load``; text ``model_server_url``, button ``model_server_load``; text ``model_test_seq``.
+* ``/sketch`` (``Sketch``): numbers ``sketch_budget``, ``sketch_test_size``, ``sketch_seed``; checkbox
+  ``sketch_use_dask`` (only with ``$SHAPZERO_DASK_SCHEDULER``); buttons ``sketch_start``,
+  ``sketch_cancel`` (while running), ``sketch_resume_<i>``; tab "Load a saved sketch" with uploader
+  ``sketch_upload``; charts ``sketch_scatter``, ``sketch_orders``; download ``sketch_download``.
+* ``/sequences`` (``Sequences``): uploader ``seq_upload``; form ``random_form`` with ``random_n``,
+  ``random_len``, ``random_seed`` and button ``random_go``; text ``seq_search``; the table's key starts
+  with ``seq_table_`` (single-row selection selects the sequence for every page).
+* ``/logos`` (``Logos``): selectbox ``logo_seq``; toggles ``logo_same_axis``, ``logo_show_split``; radio
+  ``logo_subset``; charts ``logo_one_chart`` (title "SHAP logo of <id>"), ``logo_all_chart``.
+* ``/interactions`` (``Interactions``): selectboxes ``inter_index``, ``inter_order``, ``inter_seq``; radio
+  ``inter_stat``; clickable maps ``heat_seq`` and ``heat_all`` (square-marker scatters; a click fills
+  ``inter_pair_i`` / ``inter_pair_j``); radio ``top_scope``, slider ``top_orders``, number ``top_k``,
+  toggle ``top_as_chart``.
+* ``/motifs`` (``Motifs``): table ``motif_table`` (select a motif), carriers table
+  ``motif_carriers_<motif>`` (select a sequence); slider ``motif_quantile``.
+* ``/export`` (``Export``): download buttons ``dl_<figure>_{svg,pdf,png}``, ``dl_<table>_{csv,parquet}``,
+  ``dl_sketch_npz``, ``dl_run_json``, ``dl_modisco_zip``, ``dl_all_zip`` (files are made on click).
+
+Configuration: ``$SHAPZERO_WORKSPACE`` (default ``~/.shapzero/workspace``: query cache, saved sketches),
+``$SHAPZERO_ALLOWED_HOSTS`` (inference-server hosts, default ``localhost,127.0.0.1``),
+``$SHAPZERO_INFERENCE_SERVERS`` (URLs offered in a list), ``$SHAPZERO_DASK_SCHEDULER``.
+"""

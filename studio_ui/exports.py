@@ -29,7 +29,7 @@ from shapzero_core.export import ExportConfig, export_all, write_table
 from shapzero_core.figures import save_figure
 from shapzero_core.sequences import SequenceSet
 
-__all__ = ["FIGURE_FORMATS", "TABLE_FORMATS", "Download", "figure_bytes", "figure_downloads",
+__all__ = ["FIGURE_FORMATS", "TABLE_FORMATS", "Download", "figure_bytes", "figure_downloads", "modisco_zip",
            "run_record", "table_bytes", "table_downloads", "zip_everything"]
 
 FIGURE_FORMATS = ("svg", "pdf", "png")
@@ -145,6 +145,20 @@ def run_record(
 
 def json_bytes(record: dict[str, Any]) -> bytes:
     return json.dumps(record, indent=1, default=str).encode("utf-8")
+
+
+def modisco_zip(expl: Any, sketch: FourierSketch) -> bytes:
+    """TF-MoDISco inputs (:func:`shapzero_core.export.write_modisco`: one-hot, SHAP and hypothetical SHAP,
+    ``float32 (N, 4, L)`` under ``arr_0``, plus the ids) as one zip."""
+    from shapzero_core.export import write_modisco
+
+    with tempfile.TemporaryDirectory() as d:
+        paths = write_modisco(expl, Path(d), sketch)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:  # npz files are compressed already
+            for p in paths:
+                z.write(p, p.name)
+        return buf.getvalue()
 
 
 def zip_everything(sketch: FourierSketch, seqs: SequenceSet, record: dict[str, Any],

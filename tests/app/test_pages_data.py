@@ -170,7 +170,7 @@ def test_export_buttons_produce_the_files(sketch, seqs, monkeypatch):
         assert {f"dl_{name}_svg", f"dl_{name}_pdf", f"dl_{name}_png"} <= keys
     for name in ("sequences", "shap_wide", "shap_long", "interactions", "top_interactions"):
         assert {f"dl_{name}_csv", f"dl_{name}_parquet"} <= keys
-    assert {"dl_sketch_npz", "dl_run_json", "dl_all_zip"} <= keys
+    assert {"dl_sketch_npz", "dl_run_json", "dl_all_zip", "dl_modisco_zip"} <= keys
     # every table, the sketch, the record and the zip; figures: all formats of two, one format of the others
     # (logomaker needs ~1 s a figure; the zip renders every figure of export_all in all three formats)
     fig_keys = sorted(k for k in made if k.rsplit("_", 1)[1] in ("svg", "pdf", "png"))
@@ -188,6 +188,14 @@ def test_export_buttons_produce_the_files(sketch, seqs, monkeypatch):
         assert magic is None or b.startswith(magic), (key, b[:10])
         if key == "dl_logo_selected_svg":
             assert b"<text" in b or b"font" in b  # editable text
+        if key == "dl_modisco_zip":
+            z = zipfile.ZipFile(io.BytesIO(b))
+            assert sorted(z.namelist()) == ["modisco_hyp_shap.npz", "modisco_ids.txt", "modisco_ohe.npz",
+                                            "modisco_shap.npz"]
+            import numpy as np
+
+            with np.load(io.BytesIO(z.read("modisco_shap.npz")), allow_pickle=False) as arr:
+                assert arr["arr_0"].shape == (len(seqs), 4, seqs.n)
         if key == "dl_all_zip":
             names = zipfile.ZipFile(io.BytesIO(b)).namelist()
             assert any(n.endswith("run.json") for n in names) and any(n.endswith(".svg") for n in names)
