@@ -9,7 +9,6 @@ paths are used only for deep links (and checked against the sidebar's links in t
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +73,7 @@ ERROR_ALERT = '[data-testid="stAlertContentError"]'
 RUNNING = '[data-testid="stStatusWidget"]'
 SIDEBAR_NAV = '[data-testid="stSidebarNav"]'
 PLOTLY = '[data-testid="stPlotlyChart"]'
+SKELETON = '[data-testid="stSkeleton"]'  # an element whose code is still loading
 
 
 def key_css(key: str) -> str:
@@ -87,13 +87,13 @@ def url(base: str, label: str) -> str:
 
 # ------------------------------------------------------------------------------------ waiting
 def settled(page, title: str | None = None, timeout: float = 60.0, grace: float = 0.0) -> None:
-    """Wait until the page shows ``title`` as its h1, Streamlit's running indicator is gone and every
-    plotly chart has drawn its SVG. ``grace`` seconds are waited first (for a rerun to start)."""
+    """Wait until the page shows ``title`` as its h1, Streamlit's running indicator is gone, no element
+    is a loading placeholder and every plotly chart has drawn its SVG. ``grace`` seconds are waited first (for a rerun to start)."""
     if grace:
         page.wait_for_timeout(grace * 1000)
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        ok = page.locator(RUNNING).count() == 0
+        ok = page.locator(RUNNING).count() == 0 and page.locator(SKELETON).count() == 0
         if ok and title is not None:
             ok = page.locator("h1", has_text=title).count() > 0
         if ok:
@@ -115,7 +115,7 @@ def go(page, label: str, timeout: float = 60.0) -> float:
 
 def nav_link(page, label: str):
     """The sidebar link whose text is ``label`` (after its icon's ligature name)."""
-    return page.locator(SIDEBAR_NAV).locator("a").filter(has_text=re.compile(rf"(^|\s){re.escape(label)}\s*$"))
+    return page.locator(SIDEBAR_NAV).locator("a").filter(has=page.get_by_text(label, exact=True))
 
 
 def shot(page, name: str) -> Path:
