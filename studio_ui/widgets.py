@@ -177,17 +177,18 @@ def drop_zero_cells(fig: Any, background: str = "#F7F7F7") -> Any:
     tr = fig.data[0]
     vals = np.asarray(tr.marker.color, dtype=float)
     keep = np.flatnonzero(vals != 0)
-    if keep.size == vals.size:
-        return fig
     cd = np.asarray(tr.customdata, dtype=object)
     tr.update(x=np.asarray(tr.x)[keep], y=np.asarray(tr.y)[keep], customdata=cd[keep],
-              marker={"color": vals[keep]})
+              marker={"color": vals[keep]},
+              # a clicked cell gets an outline; the others stay readable (plotly would fade them to 0.2)
+              selected={"marker": {"opacity": 1.0}}, unselected={"marker": {"opacity": 0.8}})
     fig.update_layout(plot_bgcolor=background)
     fig.update_yaxes(constrain="domain")  # the painted area is exactly the cells
     n = round(fig.layout.xaxis.range[1] - 0.5)  # the engine's axis range is [0.5, n + 0.5]
     diag = np.arange(1, n + 1)
     fig.add_scatter(x=diag, y=diag, mode="markers", hoverinfo="skip", showlegend=False, name="diagonal",
-                    marker={"symbol": "square", "size": tr.marker.size, "color": "white", "line": {"width": 0}})
+                    marker={"symbol": "square", "size": tr.marker.size, "color": "white", "line": {"width": 0}},
+                    unselected={"marker": {"opacity": 1.0}})
     return fig
 
 
