@@ -168,6 +168,24 @@ def logo_range(matrix: Any, below: Any = None) -> tuple[float, float]:
     return bottom - pad, top + pad
 
 
+def merge_logo_shapes(fig: Any) -> Any:
+    """Join the letter shapes of a logo (:func:`shapzero_core.figures.logo_plotly`, one SVG path per
+    letter) into one path per colour: the same picture, but the browser draws 4 shapes instead of n * q."""
+    shapes = list(fig.layout.shapes or ())
+    if len(shapes) <= 8:
+        return fig
+    groups: dict[tuple, list[str]] = {}
+    for sh in shapes:
+        if sh.type != "path":
+            return fig
+        groups.setdefault((sh.fillcolor, sh.layer), []).append(sh.path)
+    fig.layout.shapes = [
+        {"type": "path", "path": " ".join(paths), "fillcolor": color, "line": {"width": 0}, "layer": layer}
+        for (color, layer), paths in groups.items()
+    ]
+    return fig
+
+
 def drop_zero_cells(fig: Any, background: str = "#F7F7F7") -> Any:
     """Keep only the non-zero cells of an interaction map (the engine's square-marker scatter) and paint
     the plot background in the colour of 0, so the map looks the same with far fewer markers (the browser
@@ -202,7 +220,9 @@ def sparse_ticks(fig: Any, n: int) -> None:
 
 
 def plotly(fig: Any, key: str, **kwargs: Any) -> Any:
-    """``st.plotly_chart`` with the app's config and without Streamlit's theme (the engine's style)."""
+    """``st.plotly_chart`` with the app's config and without Streamlit's theme (the engine's style); logos
+    are drawn with one path per letter colour (:func:`merge_logo_shapes`)."""
+    merge_logo_shapes(fig)
     return st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, **kwargs)
 
 

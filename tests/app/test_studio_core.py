@@ -146,3 +146,21 @@ def test_drop_zero_cells_keeps_the_nonzero_cells_and_paints_the_diagonal():
     assert [list(r[:2]) for r in cells.customdata] == [[i, j] for i, j in zip(cells.y, cells.x, strict=True)]
     assert list(diag.x) == list(diag.y) == [1, 2, 3, 4, 5, 6]
     assert fig.layout.plot_bgcolor == "#F7F7F7"
+
+
+def test_merge_logo_shapes_keeps_every_letter_outline_in_one_path_per_colour():
+    from shapzero_core import DNA
+    from shapzero_core.figures import letter_colors, logo_plotly
+    from studio_ui.widgets import merge_logo_shapes
+
+    M = pd.DataFrame(np.random.default_rng(0).normal(size=(12, 4)), columns=list("ACGT"), index=range(1, 13))
+    fig = logo_plotly(M)
+    before = {}
+    for sh in fig.layout.shapes:
+        before.setdefault(sh.fillcolor, []).append(sh.path)
+    merge_logo_shapes(fig)
+    assert len(fig.layout.shapes) == 4
+    for sh in fig.layout.shapes:
+        assert sh.path == " ".join(before[sh.fillcolor])
+    assert {sh.fillcolor for sh in fig.layout.shapes} == set(letter_colors(DNA).values())
+    assert merge_logo_shapes(fig).layout.shapes == fig.layout.shapes  # idempotent
