@@ -70,7 +70,9 @@ EXPORT_FIGURES_HEADER = "Figures"
 # Streamlit's own test ids
 EXCEPTION = '[data-testid="stException"]'
 ERROR_ALERT = '[data-testid="stAlertContentError"]'
-RUNNING = '[data-testid="stStatusWidget"]'
+# the app's script state drives Streamlit's running indicator (the status widget itself is hidden by
+# toolbarMode = "minimal"); elements of the previous run still on screen are marked stale
+RUNNING = '[data-testid="stApp"][data-test-script-state="running"], [data-stale="true"]'
 SIDEBAR_NAV = '[data-testid="stSidebarNav"]'
 PLOTLY = '[data-testid="stPlotlyChart"]'
 SKELETON = '[data-testid="stSkeleton"]'  # an element whose code is still loading

@@ -40,6 +40,7 @@ from e2e_ui import (
     settled,
     shot,
 )
+from playwright.sync_api import expect
 
 from shapzero_core import DNA
 from shapzero_core.sequences import random_sequences, to_fasta
@@ -176,8 +177,9 @@ def test_demo_to_export(server, page, tmp_path):
     grid = page.locator('[data-testid="stColumn"]', has_text=PAIR_TABLE_CAPTION.format(a=a, b=b)).locator(
         '[data-testid="stDataFrame"]')
     assert grid.count() == 1, "no table of the letter pairs behind the clicked cell"
-    heads = grid.locator("th").all_text_contents()  # the canvas grid's accessibility table
-    assert heads and heads[0] == f"letters at {a},{b}", heads
+    # the canvas grid's accessibility table (updated a moment after the grid is drawn)
+    expect(grid.locator("th").first).to_have_text(f"letters at {a},{b}", timeout=10_000)
+    heads = grid.locator("th").all_text_contents()
     letters = grid.locator("td").all_text_contents()[:: len(heads)]
     assert letters and all(re.fullmatch("[ACGT]{2}", t) for t in letters), letters
     assert seq[a - 1] + seq[b - 1] in letters, f"{ids[ROW]}'s letters are not among the pairs {letters}"
