@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import app_with
+from app_helpers import app_with
 
 
 def test_home_on_a_fresh_session_has_one_title_the_demo_button_and_links():

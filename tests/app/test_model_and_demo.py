@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import app_with
+from app_helpers import app_with
 
 from shapzero_core.demos import get_demo
 from studio_ui import jobs, state

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 import streamlit as st
-from conftest import app_with
+from app_helpers import app_with
 
 from studio_ui import state
 

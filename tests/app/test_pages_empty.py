@@ -4,7 +4,7 @@ traceback."""
 from __future__ import annotations
 
 import pytest
-from conftest import app_with
+from app_helpers import app_with
 
 PAGES = {
     "app_pages/model.py": "Model",

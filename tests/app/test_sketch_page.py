@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import PlantedModel, app_with, planted_sketch
+from app_helpers import PlantedModel, app_with, planted_sketch
 
 from studio_ui import jobs, state
 
