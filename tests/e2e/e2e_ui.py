@@ -88,21 +88,35 @@ def url(base: str, label: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ waiting
-def settled(page, title: str | None = None, timeout: float = 60.0, grace: float = 0.0) -> None:
-    """Wait until the page shows ``title`` as its h1, Streamlit's running indicator is gone, no element
-    is a loading placeholder and every plotly chart has drawn its SVG. ``grace`` seconds are waited first (for a rerun to start)."""
+_DONE_JS = """([running, skeleton, plotly, title]) => {
+    if (document.querySelector(running) || document.querySelector(skeleton)) return false;
+    if (title !== null && ![...document.querySelectorAll("h1")].some(h => h.textContent.includes(title)))
+        return false;
+    const charts = document.querySelectorAll(plotly);
+    return [...charts].every(c => c.querySelector(".main-svg"));
+}"""
+
+
+def settled(page, title: str | None = None, timeout: float = 60.0, grace: float = 0.0) -> float:
+    """Wait until the page shows ``title`` in its h1, Streamlit's script is not running, no element of
+    the previous run is stale, no element is a loading placeholder and every plotly chart has drawn its
+    SVG — and still so 150 ms later (React draws the last deltas a moment after the script ends).
+    ``grace`` seconds are waited first. Returns ``time.perf_counter()`` when the page first looked done."""
     if grace:
         page.wait_for_timeout(grace * 1000)
+    arg = [RUNNING, SKELETON, PLOTLY, title]
     t0 = time.monotonic()
+    first: float | None = None
     while time.monotonic() - t0 < timeout:
-        ok = page.locator(RUNNING).count() == 0 and page.locator(SKELETON).count() == 0
-        if ok and title is not None:
-            ok = page.locator("h1", has_text=title).count() > 0
-        if ok:
-            ok = page.locator(PLOTLY).count() <= page.locator(f"{PLOTLY} .main-svg").count()
-        if ok:
-            return
-        page.wait_for_timeout(25)
+        now = time.perf_counter()
+        if page.evaluate(_DONE_JS, arg):
+            if first is None:
+                first = now
+            elif now - first >= 0.15:
+                return first
+        else:
+            first = None
+        page.wait_for_timeout(20)
     path = shot(page, f"timeout_{title or 'page'}")
     raise AssertionError(f"the page did not settle within {timeout:.0f} s (title {title!r}); see {path}")
 
@@ -111,8 +125,7 @@ def go(page, label: str, timeout: float = 60.0) -> float:
     """Click the sidebar link ``label``; wait until that page has settled. Returns the seconds it took."""
     t = time.perf_counter()
     nav_link(page, label).click()
-    settled(page, PAGES[label].title, timeout=timeout)
-    return time.perf_counter() - t
+    return settled(page, PAGES[label].title, timeout=timeout) - t
 
 
 def nav_link(page, label: str):
