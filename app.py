@@ -14,7 +14,7 @@ import streamlit as st
 from studio_ui import demo, sketching
 from studio_ui import widgets as w
 
-st.set_page_config(page_title="SHAP zero Studio", page_icon=":material/biotech:", layout="wide")
+st.set_page_config(page_title="SHAP zero Studio", page_icon=w.favicon(), layout="wide")
 
 
 def home() -> None:

@@ -50,6 +50,19 @@ def register_pages(pages: dict[str, Any]) -> None:
     _REGISTERED.update(pages)
 
 
+def favicon() -> Any:
+    """The browser-tab icon, drawn here (a ``:material/...:`` icon would be fetched from fonts.gstatic.com;
+    the app needs no network at run time)."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    d = ImageDraw.Draw(im)
+    d.rounded_rectangle((2, 2, 62, 62), radius=14, fill="#B2182B")
+    for x0, h, col in ((12, 30, "#FFFFFF"), (27, 42, "#FDDBC7"), (42, 20, "#FFFFFF")):
+        d.rectangle((x0, 54 - h, x0 + 10, 54), fill=col)
+    return im
+
+
 def page_link(name: str, label: str, icon: str | None = None) -> None:
     """A link to one of the app's pages (plain text where page links are unavailable)."""
     try:
