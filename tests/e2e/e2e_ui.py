@@ -134,12 +134,24 @@ def nav_link(page, label: str):
 
 
 def shot(page, name: str) -> Path:
-    """Full-page screenshot ``test-output/e2e/<name>.png`` (mouse parked so no tooltip shows)."""
+    """Screenshot of the whole page ``test-output/e2e/<name>.png`` (mouse parked so no tooltip shows).
+
+    Streamlit scrolls inside its main container, not the document, so the viewport is stretched to the
+    content's height for the picture (at most 8,000 px) and put back afterwards."""
     OUT.mkdir(parents=True, exist_ok=True)
     page.mouse.move(2, 2)
-    page.wait_for_timeout(150)
+    height = page.evaluate("() => Math.max(...[...document.querySelectorAll("
+                           "'[data-testid=stMain], [data-testid=stSidebarContent]')].map(e => e.scrollHeight), 0)")
+    tall = int(height) > VIEWPORT["height"]
+    if tall:
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height), 8000)})
+    page.wait_for_timeout(300 if tall else 150)
     path = OUT / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        if tall:
+            page.set_viewport_size(VIEWPORT)
     return path
 
 
