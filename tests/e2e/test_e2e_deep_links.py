@@ -6,7 +6,7 @@ outside the machine. Screenshots: ``test-output/e2e/deeplink_<page>.png``."""
 from __future__ import annotations
 
 import pytest
-from conftest import start_server, stop_server
+from e2e_server import start_server, stop_server
 from e2e_ui import PAGES, assert_no_exception, settled, shot, url
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,7 @@ import statistics
 import time
 
 import pytest
-from conftest import planted_sketch
+from e2e_server import planted_sketch
 from e2e_ui import (
     INTER_PICKER_KEY,
     LOGO_PICKER_KEY,
