@@ -45,6 +45,7 @@ PAGES: dict[str, PageInfo] = {
 TRY_DEMO = "Try the demo"
 DEMO_READY = "The demo is ready"
 PROGRESS_METRIC = "Queries done"  # the live progress panel's first metric
+MODEL_PREDICTION = "Model prediction:"  # the Model page's test prediction
 SKETCH_LOAD_TAB = "Load a saved sketch"
 SKETCH_LOADED = "Loaded {name}"  # success message after a sketch upload
 SKETCH_REPORT = "Held-out R²"  # metric of the current sketch's quality report

@@ -1,7 +1,7 @@
 """The whole path a biologist takes, in Chromium: home -> "Try the demo" (guide-RNA demo model, quick sketch
-watched through the live progress) -> the sketch's quality report -> upload 1,000 sequences on the
-Sequences page -> select one in the table -> its SHAP logo -> click a cell of its interaction map and see
-the letter pairs -> download SVG, PNG and CSV on the Export page and check the files.
+watched through the live progress) -> the model and the sketch's quality report -> upload 1,000
+sequences on the Sequences page -> select one in the table -> its SHAP logo -> click a cell of its interaction map and see
+the letter pairs -> motifs -> download SVG, PNG and CSV on the Export page and check the files.
 Screenshots: ``test-output/e2e/flow_<step>.png``."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from e2e_ui import (
     HEAT_SEQ_KEY,
     LOGO_ONE_KEY,
     LOGO_ONE_TITLE,
+    MODEL_PREDICTION,
     OUT,
     PAGES,
     PAIR_I_KEY,
@@ -109,6 +110,12 @@ def test_demo_to_export(server, page, tmp_path):
     shot(page, "flow_3_demo_ready")
     assert saw_progress, "the quick sketch finished without ever showing the live progress panel"
 
+    # --- the model it loaded (n, alphabet, layout, throughput, a test prediction)
+    go(page, "Model")
+    page.get_by_text(MODEL_PREDICTION).first.wait_for()
+    assert_no_exception(page, "Model page with the demo model")
+    shot(page, "flow_4a_model")
+
     # --- the sketch's quality report
     go(page, "Sketch")
     page.get_by_text(SKETCH_REPORT).first.wait_for()
@@ -189,6 +196,11 @@ def test_demo_to_export(server, page, tmp_path):
     assert seq[a - 1] + seq[b - 1] in letters, f"{ids[ROW]}'s letters are not among the pairs {letters}"
     assert_no_exception(page, "Interactions page after the click")
     shot(page, "flow_9_interactions_clicked")
+
+    # --- Motifs across the uploaded sequences
+    go(page, "Motifs")
+    assert_no_exception(page, "Motifs page")
+    shot(page, "flow_10a_motifs")
 
     # --- Export: SVG, PNG, CSV
     go(page, "Export", timeout=120)
