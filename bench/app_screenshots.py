@@ -22,7 +22,7 @@ def wait_idle(page, timeout: float = 60.0) -> None:
     page.wait_for_timeout(500)
     t0 = time.time()
     while time.time() - t0 < timeout:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+        if page.locator('[data-testid="stApp"][data-test-script-state="running"], [data-stale="true"]').count() == 0:
             break
         page.wait_for_timeout(200)
     t0 = time.time()

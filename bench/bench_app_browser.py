@@ -36,7 +36,9 @@ def settled(page, title: str | None = None, text: str | None = None, timeout: fl
     """Wait until the script run is over and the page shows what it should."""
     t0 = time.time()
     while time.time() - t0 < timeout:
-        ok = page.locator('[data-testid="stStatusWidget"]').count() == 0
+        # the app's script state (the status widget is hidden by toolbarMode = "minimal"); elements of the
+        # previous run still on screen are marked stale
+        ok = page.locator('[data-testid="stApp"][data-test-script-state="running"], [data-stale="true"]').count() == 0
         if ok and title is not None:
             ok = page.locator("h1", has_text=title).count() > 0
         if ok and text is not None:
