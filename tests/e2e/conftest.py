@@ -41,7 +41,7 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, tmp_path):
+def page(browser):
     """A new browser context (a new Streamlit session) and page; downloads allowed."""
     ctx = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     ctx.set_default_timeout(30_000)
