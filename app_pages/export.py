@@ -117,7 +117,7 @@ if len(top_all):
                      exports.figure_downloads("top_interactions", lambda: top_interactions_matplotlib(
                          top_all, k=20, title="Top interactions across sequences"))))
 for m in motifs.motifs[:5]:
-    fig_rows.append((f"Motif {m.name}: {m.consensus}", f"{m.num_seqlets} seqlets, information logo",
+    fig_rows.append((f"{m.name.replace('_', ' ').capitalize()}: {m.consensus}", f"{m.num_seqlets} seqlets, information logo",
                      exports.figure_downloads(m.name, lambda m=m: logo_matplotlib(
                          pwm_matrix(m.pwm, ex.alphabet), ylabel="bits", title=f"{m.name}: {m.consensus}"))))
 fig_rows += [x for x in [
