@@ -1,12 +1,10 @@
-"""SHAP zero Studio — the Streamlit app (``streamlit run app.py``).
+"""SHAP zero Studio — the Streamlit app (``streamlit run app.py``): this file is the home page.
 
-This file is the entry point: it registers the pages (``app_pages/``), draws the session summary in the
-sidebar and runs the page the URL asks for; the home page itself is :func:`home`. Every page works when
-opened directly by its URL on a fresh server (it then says what to load first).
-
-The page scripts live in ``app_pages/``, not ``pages/``: Streamlit treats a folder named ``pages`` next to
-the entry point as a legacy multipage app until ``st.navigation`` has run once in the process, so on a
-freshly started server a deep link such as ``/sketch`` would run the page file alone, without this file.
+The steps are Streamlit's ``pages/`` mechanism: ``pages/1_Model.py`` ... ``pages/7_Export.py`` are served at
+``/Model`` ... ``/Export``. Every page script, this one included, starts with
+:func:`studio_ui.widgets.page_frame`, which draws the sidebar (navigation, a running sketch's progress, where
+the session stands) and adopts a sketch that finished in the background, so a page opened directly by its URL
+on a freshly started server is complete (it then says what to load first).
 """
 
 import streamlit as st
@@ -14,7 +12,7 @@ import streamlit as st
 from studio_ui import demo, sketching
 from studio_ui import widgets as w
 
-st.set_page_config(page_title="SHAP zero Studio", page_icon=w.favicon(), layout="wide")
+w.page_frame("home")
 
 
 def home() -> None:
@@ -60,21 +58,4 @@ def home() -> None:
     w.session_summary()
 
 
-home_page = st.Page(home, title="Home", icon=":material/home:", default=True)
-pages = [
-    home_page,
-    st.Page("app_pages/model.py", title="Model", icon=":material/model_training:", url_path="model"),
-    st.Page("app_pages/sketch.py", title="Sketch", icon=":material/bolt:", url_path="sketch"),
-    st.Page("app_pages/sequences.py", title="Sequences", icon=":material/table_rows:", url_path="sequences"),
-    st.Page("app_pages/logos.py", title="Logos", icon=":material/text_fields:", url_path="logos"),
-    st.Page("app_pages/interactions.py", title="Interactions", icon=":material/grid_on:", url_path="interactions"),
-    st.Page("app_pages/motifs.py", title="Motifs", icon=":material/pattern:", url_path="motifs"),
-    st.Page("app_pages/export.py", title="Export", icon=":material/download:", url_path="export"),
-]
-nav = st.navigation(pages)
-w.register_pages({"home": home_page})
-sketching.adopt_finished_job()
-with st.sidebar:
-    sketching.sidebar_progress()
-    w.session_summary()
-nav.run()
+home()

@@ -14,30 +14,32 @@ Modules
 
 Pages, URLs and stable widget keys (for browser tests)
 ------------------------------------------------------
-Every page has exactly one ``st.title`` (shown in parentheses). Keys are the ``key=`` of the widget; in the
+Pages are Streamlit's ``pages/`` scripts (``pages/1_Model.py`` is served at ``/Model``); every page
+starts with ``widgets.page_frame`` (sidebar navigation and state). Every page has exactly one ``st.title``
+(shown in parentheses). Keys are the ``key=`` of the widget; in the
 DOM a keyed widget sits in an element with the class ``st-key-<key>``.
 
 * ``/`` Home (``SHAP zero Studio``): button ``try_demo``; success text "The demo is ready" when loaded;
   chart ``home_logo_chart``.
-* ``/model`` (``Model``): radio ``model_source`` (Demo model / ONNX file / Inference server); selectbox
+* ``/Model`` (``Model``): radio ``model_source`` (Demo model / ONNX file / Inference server); selectbox
   ``model_demo_pick``, button ``model_demo_load``; uploader ``model_onnx_upload``, button
   ``model_onnx_load``; text ``model_server_url``, button ``model_server_load``; text ``model_test_seq``.
-* ``/sketch`` (``Sketch``): numbers ``sketch_budget``, ``sketch_test_size``, ``sketch_seed``; checkbox
+* ``/Sketch`` (``Sketch``): numbers ``sketch_budget``, ``sketch_test_size``, ``sketch_seed``; checkbox
   ``sketch_use_dask`` (only with ``$SHAPZERO_DASK_SCHEDULER``); buttons ``sketch_start``,
   ``sketch_cancel`` (while running), ``sketch_resume_<i>``; tab "Load a saved sketch" with uploader
   ``sketch_upload``; charts ``sketch_scatter``, ``sketch_orders``; download ``sketch_download``.
-* ``/sequences`` (``Sequences``): uploader ``seq_upload``; form ``random_form`` with ``random_n``,
+* ``/Sequences`` (``Sequences``): uploader ``seq_upload``; form ``random_form`` with ``random_n``,
   ``random_len``, ``random_seed`` and button ``random_go``; text ``seq_search``; the table's key starts
   with ``seq_table_`` (single-row selection selects the sequence for every page).
-* ``/logos`` (``Logos``): selectbox ``logo_seq``; toggles ``logo_same_axis``, ``logo_show_split``; radio
+* ``/Logos`` (``Logos``): selectbox ``logo_seq``; toggles ``logo_same_axis``, ``logo_show_split``; radio
   ``logo_subset``; charts ``logo_one_chart`` (title "SHAP logo of <id>"), ``logo_all_chart``.
-* ``/interactions`` (``Interactions``): selectboxes ``inter_index``, ``inter_order``, ``inter_seq``; radio
+* ``/Interactions`` (``Interactions``): selectboxes ``inter_index``, ``inter_order``, ``inter_seq``; radio
   ``inter_stat``; clickable maps ``heat_seq`` and ``heat_all`` (square-marker scatters; a click fills
   ``inter_pair_i`` / ``inter_pair_j``); radio ``top_scope``, slider ``top_orders``, number ``top_k``,
   toggle ``top_as_chart``.
-* ``/motifs`` (``Motifs``): table ``motif_table`` (select a motif), carriers table
+* ``/Motifs`` (``Motifs``): table ``motif_table`` (select a motif), carriers table
   ``motif_carriers_<motif>`` (select a sequence); slider ``motif_quantile``.
-* ``/export`` (``Export``): download buttons ``dl_<figure>_{svg,pdf,png}``, ``dl_<table>_{csv,parquet}``,
+* ``/Export`` (``Export``): download buttons ``dl_<figure>_{svg,pdf,png}``, ``dl_<table>_{csv,parquet}``,
   ``dl_sketch_npz``, ``dl_run_json``, ``dl_modisco_zip``, ``dl_all_zip`` (files are made on click).
 
 Configuration: ``$SHAPZERO_WORKSPACE`` (default ``~/.shapzero/workspace``: query cache, saved sketches),

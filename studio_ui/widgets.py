@@ -14,15 +14,17 @@ from shapzero_core import INDICES
 
 from . import cache, core, state
 
-PAGES = {
-    "home": "app.py",
-    "model": "app_pages/model.py",
-    "sketch": "app_pages/sketch.py",
-    "sequences": "app_pages/sequences.py",
-    "logos": "app_pages/logos.py",
-    "interactions": "app_pages/interactions.py",
-    "motifs": "app_pages/motifs.py",
-    "export": "app_pages/export.py",
+#: name -> (script, sidebar label, icon). Streamlit's pages/ mechanism: the URL of ``pages/1_Model.py`` is
+#: ``/Model``; the home page is the entry point ``app.py`` at ``/``.
+PAGES: dict[str, tuple[str, str, str]] = {
+    "home": ("app.py", "Home", ":material/home:"),
+    "model": ("pages/1_Model.py", "Model", ":material/model_training:"),
+    "sketch": ("pages/2_Sketch.py", "Sketch", ":material/bolt:"),
+    "sequences": ("pages/3_Sequences.py", "Sequences", ":material/table_rows:"),
+    "logos": ("pages/4_Logos.py", "Logos", ":material/text_fields:"),
+    "interactions": ("pages/5_Interactions.py", "Interactions", ":material/grid_on:"),
+    "motifs": ("pages/6_Motifs.py", "Motifs", ":material/pattern:"),
+    "export": ("pages/7_Export.py", "Export", ":material/download:"),
 }
 INDEX = "sz_index"
 ORDER = "sz_order"
@@ -41,13 +43,12 @@ STAT_COLUMNS = {
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "svg"}}
 
 
-_REGISTERED: dict[str, Any] = {}
-
-
-def register_pages(pages: dict[str, Any]) -> None:
-    """The ``st.Page`` objects of this run by name (app.py calls it; the home page is a function, so links
-    to it need its page object, not a file path)."""
-    _REGISTERED.update(pages)
+def page_link(name: str, label: str, icon: str | None = None) -> None:
+    """A link to one of the app's pages (plain text where page links are unavailable)."""
+    try:
+        st.page_link(PAGES[name][0], label=label, icon=icon)
+    except Exception:  # e.g. a test harness that runs a page script alone
+        st.markdown(f"**{label}**")
 
 
 def favicon() -> Any:
@@ -63,12 +64,25 @@ def favicon() -> Any:
     return im
 
 
-def page_link(name: str, label: str, icon: str | None = None) -> None:
-    """A link to one of the app's pages (plain text where page links are unavailable)."""
-    try:
-        st.page_link(_REGISTERED.get(name, PAGES[name]), label=label, icon=icon)
-    except Exception:  # e.g. an unregistered page in a test harness
-        st.markdown(f"**{label}**")
+def page_frame(name: str) -> None:
+    """What every page script does first: page config, the sidebar (navigation, a running sketch's progress,
+    the session summary) and adopting a sketch that finished in the background.
+
+    Every page, ``app.py`` included, calls it, so a page opened directly by its URL on a freshly started
+    server is complete (Streamlit's ``pages/`` mechanism runs the page script alone).
+    """
+    from . import sketching  # imported here: sketching imports this module
+
+    _, label, _ = PAGES[name]
+    title = "SHAP zero Studio" if name == "home" else f"{label} · SHAP zero Studio"
+    st.set_page_config(page_title=title, page_icon=favicon(), layout="wide")
+    sketching.adopt_finished_job()
+    with st.sidebar:
+        for key, (_, lab, icon) in PAGES.items():
+            page_link(key, lab, icon)
+        st.divider()
+        sketching.sidebar_progress()
+        session_summary()
 
 
 def header(title: str, intro: str) -> None:

@@ -16,7 +16,7 @@ def _metric(at, label: str) -> str:
 
 
 def test_load_the_demo_model_and_predict_a_typed_sequence():
-    at = app_with(page="app_pages/model.py")
+    at = app_with(page="pages/1_Model.py")
     at.selectbox(key="model_demo_pick").set_value("guide_rna")
     at.button(key="model_demo_load").click().run()
     assert not at.exception and not at.error
@@ -34,7 +34,7 @@ def test_load_the_demo_model_and_predict_a_typed_sequence():
 
 def test_upload_an_onnx_model_and_a_broken_one():
     demo = get_demo("guide_rna")
-    at = app_with(page="app_pages/model.py")
+    at = app_with(page="pages/1_Model.py")
     at.radio(key="model_source").set_value("ONNX file").run()
     at.file_uploader(key="model_onnx_upload").set_value(("guide.onnx", demo.onnx_path.read_bytes(),
                                                          "application/octet-stream")).run()
@@ -51,7 +51,7 @@ def test_upload_an_onnx_model_and_a_broken_one():
 
 def test_an_inference_server_off_the_allow_list_is_refused(monkeypatch):
     monkeypatch.setenv("SHAPZERO_ALLOWED_HOSTS", "127.0.0.1")
-    at = app_with(page="app_pages/model.py")
+    at = app_with(page="pages/1_Model.py")
     at.radio(key="model_source").set_value("Inference server").run()
     at.text_input(key="model_server_url").set_value("http://example.org:8000/v2/models/guide").run()
     at.button(key="model_server_load").click().run()
@@ -74,7 +74,7 @@ def test_try_the_demo_gives_logos_and_heatmaps():
     sk = at.session_state[state.SKETCH]
     assert sk.n == 26 and sk.report["r2"] > 0.99
     assert len(at.session_state[state.SEQS]) == 1000
-    at.switch_page("app_pages/logos.py").run()
+    at.switch_page("pages/4_Logos.py").run()
     assert not at.exception and len(at.get("plotly_chart")) == 2
-    at.switch_page("app_pages/interactions.py").run()
+    at.switch_page("pages/5_Interactions.py").run()
     assert not at.exception and len(at.get("plotly_chart")) >= 2

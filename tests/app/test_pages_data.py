@@ -25,7 +25,7 @@ def _frames(at, *cols: str) -> list:
 # ---------------------------------------------------------------------------------------------- sequences
 def test_upload_a_good_fasta_file_explains_every_sequence(sketch):
     fasta = "".join(f">g{i} group=x\n{'ACGT' * 3}\n" for i in range(5)).encode()
-    at = app_with(sketch, page="app_pages/sequences.py")
+    at = app_with(sketch, page="pages/3_Sequences.py")
     at.file_uploader(key="seq_upload").set_value(("guides.fa", fasta, "text/plain")).run()
     assert not at.exception and not at.error
     assert "5 sequences of length 12" in _text(at)
@@ -36,7 +36,7 @@ def test_upload_a_good_fasta_file_explains_every_sequence(sketch):
 
 def test_upload_with_bad_rows_lists_the_reasons(sketch):
     csv = b"id,sequence,label\na,ACGTACGTACGT,1\nb,ACGNACGTACGT,0\nc,ACGT,1\nd,TTTTACGTACGT,0\n"
-    at = app_with(sketch, page="app_pages/sequences.py")
+    at = app_with(sketch, page="pages/3_Sequences.py")
     at.file_uploader(key="seq_upload").set_value(("guides.csv", csv, "text/csv")).run()
     assert not at.exception and not at.error
     (rej,) = _frames(at, "reason")
@@ -48,14 +48,14 @@ def test_upload_with_bad_rows_lists_the_reasons(sketch):
 
 @pytest.mark.parametrize("content", [b"", b"\x00\x01\x02binary\xff", b">only_header\n"])
 def test_a_bad_file_is_an_error_message_not_a_traceback(sketch, content):
-    at = app_with(sketch, page="app_pages/sequences.py")
+    at = app_with(sketch, page="pages/3_Sequences.py")
     at.file_uploader(key="seq_upload").set_value(("bad.fa", content, "text/plain")).run()
     assert not at.exception
     assert at.error and "bad.fa" in at.error[0].value
 
 
 def test_random_sequences_and_search(sketch):
-    at = app_with(sketch, page="app_pages/sequences.py")
+    at = app_with(sketch, page="pages/3_Sequences.py")
     at.number_input(key="random_n").set_value(50)
     at.button(key="random_go").click().run()
     assert not at.exception
@@ -69,20 +69,20 @@ def test_random_sequences_and_search(sketch):
 
 
 def test_selecting_a_row_selects_the_sequence_for_the_other_pages(sketch, seqs):
-    at = app_with(sketch, seqs, page="app_pages/sequences.py")
+    at = app_with(sketch, seqs, page="pages/3_Sequences.py")
     key = next(d for d in at.dataframe if d.key and d.key.startswith("seq_table_")).key
     at.session_state[key] = {"selection": {"rows": [7], "columns": []}}
     at.run()
     assert not at.exception
     assert at.session_state[state.SELECTED] == 7
-    at.switch_page("app_pages/logos.py").run()
+    at.switch_page("pages/4_Logos.py").run()
     assert at.selectbox(key="logo_seq").value == 7
     assert "SHAP logo of rand_8" in str(at.get("plotly_chart")[0].proto.spec)
 
 
 # ---------------------------------------------------------------------------------------------- logos
 def test_logos_of_one_sequence_and_of_a_subset(sketch, seqs):
-    at = app_with(sketch, seqs, page="app_pages/logos.py")
+    at = app_with(sketch, seqs, page="pages/4_Logos.py")
     assert not at.exception and len(at.get("plotly_chart")) == 2
     at.selectbox(key="logo_seq").set_value(3).run()
     assert at.session_state[state.SELECTED] == 3
@@ -100,7 +100,7 @@ def test_logos_of_one_sequence_and_of_a_subset(sketch, seqs):
 # ---------------------------------------------------------------------------------------------- interactions
 @pytest.mark.parametrize("index", ["mobius", "faith-shap", "sii", "stii", "banzhaf"])
 def test_interactions_for_every_index(sketch, seqs, index):
-    at = app_with(sketch, seqs, page="app_pages/interactions.py")
+    at = app_with(sketch, seqs, page="pages/5_Interactions.py")
     at.selectbox(key="inter_index").set_value(index).run()
     assert not at.exception and not at.error
     assert len(at.get("plotly_chart")) >= 2
@@ -116,7 +116,7 @@ def _a_pair(sketch) -> tuple[int, int]:
 
 def test_a_cell_shows_its_letter_pairs(sketch, seqs):
     i, j = _a_pair(sketch)
-    at = app_with(sketch, seqs, page="app_pages/interactions.py")
+    at = app_with(sketch, seqs, page="pages/5_Interactions.py")
     at.number_input(key="inter_pair_i").set_value(i)
     at.number_input(key="inter_pair_j").set_value(j).run()
     assert not at.exception
@@ -141,7 +141,7 @@ def test_a_click_on_the_map_is_read_as_row_y_and_column_x():
 
 # ---------------------------------------------------------------------------------------------- motifs
 def test_motifs_page_lists_motifs_or_says_none(sketch, seqs):
-    at = app_with(sketch, seqs, page="app_pages/motifs.py")
+    at = app_with(sketch, seqs, page="pages/6_Motifs.py")
     assert not at.exception
     assert _frames(at, "motif", "consensus") or any("No motif found" in m.value for m in at.info)
     at.slider(key="motif_quantile").set_value(0.7).run()
@@ -162,7 +162,7 @@ def test_export_buttons_produce_the_files(sketch, seqs, monkeypatch):
         return real(label, data, file_name, *a, key=key, **kw)
 
     monkeypatch.setattr(st, "download_button", spy)
-    at = app_with(sketch, seqs, page="app_pages/export.py")
+    at = app_with(sketch, seqs, page="pages/7_Export.py")
     assert not at.exception
     keys = set(made)
     for name in ("logo_selected", "logo_mean", "logo_split", "heatmap_selected", "heatmap_mean_abs",

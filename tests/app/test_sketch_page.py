@@ -30,7 +30,7 @@ def test_start_cancel_resume_and_quality():
     at = app_with()
     at.session_state[state.MODEL] = model
     at.session_state[state.MODEL_LABEL] = "planted test model"
-    at.switch_page("app_pages/sketch.py").run()
+    at.switch_page("pages/2_Sketch.py").run()
     assert not at.exception
     at.number_input(key="sketch_budget").set_value(7000)
     at.number_input(key="sketch_test_size").set_value(400).run()
@@ -57,7 +57,7 @@ def test_start_cancel_resume_and_quality():
     at = app_with()
     at.session_state[state.MODEL] = model
     at.session_state[state.MODEL_LABEL] = "planted test model"
-    at.switch_page("app_pages/sketch.py").run()
+    at.switch_page("pages/2_Sketch.py").run()
     assert any("An unfinished sketch of this model" in m.value for m in at.info)
     at.button(key="sketch_resume_0").click().run()
     assert at.number_input(key="sketch_budget").value == 9 * 11 * 64
@@ -80,7 +80,7 @@ def test_start_cancel_resume_and_quality():
 
 
 def test_load_a_saved_sketch_and_reject_a_bad_one(sketch):
-    at = app_with(page="app_pages/sketch.py")
+    at = app_with(page="pages/2_Sketch.py")
     at.file_uploader(key="sketch_upload").set_value(("mine.npz", sketch.to_bytes(), "application/octet-stream")).run()
     assert not at.exception and not at.error
     assert at.session_state[state.SKETCH].num_coefficients == sketch.num_coefficients
@@ -95,7 +95,7 @@ def test_a_budget_below_the_smallest_plan_is_a_message():
     at = app_with()
     at.session_state[state.MODEL] = model
     at.session_state[state.MODEL_LABEL] = "planted"
-    at.switch_page("app_pages/sketch.py").run()
+    at.switch_page("pages/2_Sketch.py").run()
     at.number_input(key="sketch_budget").set_value(44)  # the widget's minimum: (n+1)*q
     at.run()
     assert not at.exception
@@ -113,7 +113,7 @@ def test_sketch_on_a_dask_cluster_named_by_the_environment(monkeypatch):
         at = app_with()
         at.session_state[state.MODEL] = get_demo("guide_rna").load_model()
         at.session_state[state.MODEL_LABEL] = "guide demo"
-        at.switch_page("app_pages/sketch.py").run()
+        at.switch_page("pages/2_Sketch.py").run()
         at.number_input(key="sketch_budget").set_value(30_000)
         at.number_input(key="sketch_test_size").set_value(500).run()
         at.checkbox(key="sketch_use_dask").check().run()

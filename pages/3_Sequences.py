@@ -11,6 +11,7 @@ from studio_ui import cache, state
 from studio_ui import widgets as w
 from studio_ui.core import filter_table
 
+w.page_frame("sequences")
 w.header("Sequences", "Upload the sequences to explain (FASTA, CSV, TSV or one per line) or generate random "
          "ones. Every sequence is explained from the sketch at once; select a row to look at it on the "
          "other pages.")

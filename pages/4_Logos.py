@@ -8,6 +8,7 @@ from shapzero_core.figures import logo_plotly, saliency_matrix
 from studio_ui import cache
 from studio_ui import widgets as w
 
+w.page_frame("logos")
 w.header("Logos", "Letters scaled by their SHAP value: above the axis they raise the prediction, below they "
          "lower it. Positions are 1-based.")
 ctx = w.require_context()

@@ -10,6 +10,7 @@ from shapzero_core.models import LAYOUTS
 from studio_ui import core, models_ui, state
 from studio_ui import widgets as w
 
+w.page_frame("model")
 w.header("Model", "The model to explain: it takes sequences of n letters and returns one number per sequence. "
          "SHAP zero only calls it while sketching.")
 

@@ -8,6 +8,7 @@ from shapzero_core.figures import interaction_heatmap_plotly, pair_labels, top_i
 from studio_ui import cache, core
 from studio_ui import widgets as w
 
+w.page_frame("interactions")
 w.header("Interactions", "How pairs of positions act together. Click a cell of either map to see the "
          "letter pairs behind it. Positions are 1-based.")
 ctx = w.require_context()

@@ -15,6 +15,7 @@ from shapzero_core.report_figures import orders_matplotlib, quality_scatter_matp
 from studio_ui import cache, core, exports, state
 from studio_ui import widgets as w
 
+w.page_frame("export")
 w.header("Export", "Figures for a paper (SVG with editable text, PDF, PNG at 300 dpi), tables for "
          "spreadsheets and scripts (CSV, Parquet, 1-based positions, original sequence ids), the sketch file "
          "and a JSON record of how everything was made.")

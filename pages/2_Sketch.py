@@ -14,6 +14,7 @@ from shapzero_core.sketch import plan_for_budget, plan_sketch
 from studio_ui import core, models_ui, sketching, state
 from studio_ui import widgets as w
 
+w.page_frame("sketch")
 w.header("Sketch", "The sketch queries the model once on a designed set of sequences and recovers its sparse "
          "Fourier transform; every explanation afterwards comes from the sketch, with no model calls.")
 

@@ -8,6 +8,7 @@ from shapzero_core.figures import logo_plotly, pwm_matrix, saliency_matrix
 from studio_ui import cache, state
 from studio_ui import widgets as w
 
+w.page_frame("motifs")
 w.header("Motifs", "Runs of neighbouring positions with large SHAP values of one sign (seqlets), grouped by "
          "their letters into motifs. Select a motif to see its logo and the sequences carrying it.")
 ctx = w.require_context()
