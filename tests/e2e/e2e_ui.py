@@ -1,8 +1,8 @@
 """What the browser tests know about the app's UI, in ONE place: page labels, URL paths, titles, the
 friendly empty-session messages, widget labels and keys — and the helpers that wait for Streamlit.
 
-If the pages move (e.g. from ``app_pages/`` to Streamlit's ``pages/``, which turns ``/model`` into
-``/Model``), only :data:`PAGES` changes. Tests navigate by clicking sidebar links by their label; the URL
+The page scripts are Streamlit's ``pages/1_Model.py`` ... (URLs ``/Model`` ...); if they move or are
+renamed, only :data:`PAGES` changes. Tests navigate by clicking sidebar links by their label; the URL
 paths are used only for deep links (and checked against the sidebar's links in the flow test).
 """
 
@@ -31,13 +31,13 @@ PAGES: dict[str, PageInfo] = {
     p.label: p
     for p in [
         PageInfo("Home", "", "SHAP zero Studio", "Model: none"),
-        PageInfo("Model", "model", "Model", "No model loaded yet"),
-        PageInfo("Sketch", "sketch", "Sketch", "Load a model first"),
-        PageInfo("Sequences", "sequences", "Sequences", "No sketch yet"),
-        PageInfo("Logos", "logos", "Logos", "There is no sketch yet"),
-        PageInfo("Interactions", "interactions", "Interactions", "There is no sketch yet"),
-        PageInfo("Motifs", "motifs", "Motifs", "There is no sketch yet"),
-        PageInfo("Export", "export", "Export", "There is no sketch yet"),
+        PageInfo("Model", "Model", "Model", "No model loaded yet"),
+        PageInfo("Sketch", "Sketch", "Sketch", "Load a model first"),
+        PageInfo("Sequences", "Sequences", "Sequences", "No sketch yet"),
+        PageInfo("Logos", "Logos", "Logos", "There is no sketch yet"),
+        PageInfo("Interactions", "Interactions", "Interactions", "There is no sketch yet"),
+        PageInfo("Motifs", "Motifs", "Motifs", "There is no sketch yet"),
+        PageInfo("Export", "Export", "Export", "There is no sketch yet"),
     ]
 }
 
@@ -74,7 +74,10 @@ ERROR_ALERT = '[data-testid="stAlertContentError"]'
 # the app's script state drives Streamlit's running indicator (the status widget itself is hidden by
 # toolbarMode = "minimal"); elements of the previous run still on screen are marked stale
 RUNNING = '[data-testid="stApp"][data-test-script-state="running"], [data-stale="true"]'
-SIDEBAR_NAV = '[data-testid="stSidebarNav"]'
+# the sidebar's page links: the app draws its own (st.page_link; showSidebarNavigation = false), or
+# Streamlit's own navigation
+SIDEBAR_LINKS = ('[data-testid="stSidebar"] a[data-testid="stPageLink-NavLink"], '
+                 '[data-testid="stSidebarNav"] a')
 PLOTLY = '[data-testid="stPlotlyChart"]'
 SKELETON = '[data-testid="stSkeleton"]'  # an element whose code is still loading
 
@@ -131,7 +134,7 @@ def go(page, label: str, timeout: float = 60.0) -> float:
 
 def nav_link(page, label: str):
     """The sidebar link whose text is ``label`` (after its icon's ligature name)."""
-    return page.locator(SIDEBAR_NAV).locator("a").filter(has=page.get_by_text(label, exact=True))
+    return page.locator(SIDEBAR_LINKS).filter(has=page.get_by_text(label, exact=True))
 
 
 def shot(page, name: str) -> Path:
