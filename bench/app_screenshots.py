@@ -50,7 +50,7 @@ def main() -> None:
         page = ctx.new_page()
         # empty-session deep links
         for name in PAGES:
-            page.goto(f"{args.url}/{name.lower()}")
+            page.goto(f"{args.url}/{name[:1].upper() + name[1:]}")
             wait_idle(page)
             page.screenshot(path=str(out / f"empty_{name.lower()}.png"), full_page=True)
         # the demo path

@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from shapzero_core import DNA, FourierSketch
 from shapzero_core.sequences import random_sequences
-from studio_ui import core, state
+from studio_ui import core, state, widgets
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["sequences", "logos", "interactions", "motifs", "export", "sketch", "model"]
@@ -80,7 +80,7 @@ def main() -> None:
     print(f"{'home, first run':<48} {t_home:8.3f} s")
 
     def go(page: str):
-        return lambda: at.switch_page(f"app_pages/{page}.py").run()
+        return lambda: at.switch_page(widgets.PAGES[page][0]).run()
 
     print("\nfirst visit (explanations / summaries computed and cached):")
     for p in PAGES:

@@ -68,7 +68,7 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        page.goto(f"{args.url}/sketch")
+        page.goto(f"{args.url}/Sketch")
         settled(page, "Sketch")
         page.get_by_role("tab", name="Load a saved sketch").click()
         page.locator('[data-testid="stFileUploader"] input[type=file]').first.set_input_files(str(d / "sketch.npz"))
