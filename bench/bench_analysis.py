@@ -22,8 +22,9 @@ import time
 
 import numpy as np
 import pandas as pd
+from _planted import random_sketch
 
-from shapzero_core import DNA, FourierSketch
+from shapzero_core import DNA
 from shapzero_core.analysis import (
     explain_sequences,
     find_motifs,
@@ -36,25 +37,6 @@ from shapzero_core.analysis import (
     top_interactions,
 )
 from shapzero_core.sequences import random_sequences
-
-
-def random_sketch(n: int, K: int, q: int = 4, max_order: int = 5, seed: int = 0) -> FourierSketch:
-    """Exactly K distinct coefficients (conjugate pairs, so the model is real) of orders 1..max_order."""
-    rng = np.random.default_rng(seed)
-    seen: set[bytes] = set()
-    locs, coefs = [], []
-    while len(locs) < K:
-        d = int(rng.integers(1, max_order + 1))
-        k = np.zeros(n, dtype=np.int8)
-        k[rng.choice(n, size=d, replace=False)] = rng.integers(1, q, size=d)
-        kc = ((-k.astype(np.int16)) % q).astype(np.int8)
-        if k.tobytes() in seen or kc.tobytes() in seen or np.array_equal(k, kc):
-            continue
-        seen.update((k.tobytes(), kc.tobytes()))
-        c = complex(rng.normal(), rng.normal()) / d
-        locs += [k, kc]
-        coefs += [c, c.conjugate()]
-    return FourierSketch(np.array(locs), np.array(coefs), DNA)
 
 
 def median_time(fn, repeat: int):

@@ -19,33 +19,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _planted import random_sketch
 from streamlit.testing.v1 import AppTest
 
-from shapzero_core import DNA, FourierSketch
+from shapzero_core import DNA
 from shapzero_core.sequences import random_sequences
 from studio_ui import core, state, widgets
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["sequences", "logos", "interactions", "motifs", "export", "sketch", "model"]
-
-
-def random_sketch(n: int, K: int, q: int = 4, max_order: int = 5, seed: int = 0) -> FourierSketch:
-    """Exactly K distinct coefficients (conjugate pairs, a real model) of orders 1..max_order."""
-    rng = np.random.default_rng(seed)
-    seen: set[bytes] = set()
-    locs, coefs = [], []
-    while len(locs) < K:
-        d = int(rng.integers(1, max_order + 1))
-        k = np.zeros(n, dtype=np.int8)
-        k[rng.choice(n, size=d, replace=False)] = rng.integers(1, q, size=d)
-        kc = ((-k.astype(np.int16)) % q).astype(np.int8)
-        if k.tobytes() in seen or kc.tobytes() in seen or np.array_equal(k, kc):
-            continue
-        seen.update((k.tobytes(), kc.tobytes()))
-        c = complex(rng.normal(), rng.normal()) / d
-        locs += [k, kc]
-        coefs += [c, c.conjugate()]
-    return FourierSketch(np.array(locs), np.array(coefs), DNA)
 
 
 def timed(fn) -> float:
