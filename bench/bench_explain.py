@@ -86,7 +86,10 @@ def main() -> None:
     print()
     print(f"efficiency check max |sum(phi) - (f(x) - F[0])| = {eff:.2e}")
 
-    pk = package_explain(sk, X[: args.pkg_seqs]) if args.pkg_seqs > 0 else None
+    if args.pkg_seqs <= 0:
+        print("--pkg-seqs 0: peer comparison skipped")
+        return
+    pk = package_explain(sk, X[: args.pkg_seqs])
     if pk is None:
         print("shapzero 0.0.4 package not installed (pip install -e '.[bench]'): peer comparison skipped")
         return
