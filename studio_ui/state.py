@@ -55,10 +55,21 @@ def model_label() -> str:
     return str(st.session_state.get(MODEL_LABEL, ""))
 
 
+ON_CHANGE = "sz_on_change"  # set by the page frame: redraws the sidebar summary after a change in this run
+
+
+def _changed() -> None:
+    """Tell the page frame that the session changed during this run (the sidebar was drawn before it)."""
+    hook = st.session_state.get(ON_CHANGE)
+    if callable(hook):
+        hook()
+
+
 def set_model(model: Any, label: str) -> None:
     """Load a model into the session (the sketch stays until a new one replaces it)."""
     st.session_state[MODEL] = model
     st.session_state[MODEL_LABEL] = label
+    _changed()
 
 
 def get_sketch() -> FourierSketch | None:
@@ -82,6 +93,7 @@ def set_sketch(sketch: FourierSketch, source: str) -> None:
     seqs = get_sequences()
     if seqs is not None and (seqs.n != sketch.n or seqs.alphabet.letters != sketch.alphabet.letters):
         st.session_state[SELECTED] = 0
+    _changed()
 
 
 def get_sequences() -> SequenceSet | None:
@@ -98,6 +110,7 @@ def set_sequences(seqs: SequenceSet) -> None:
     st.session_state[SEQS] = seqs
     st.session_state[SEQS_KEY] = sequences_key(seqs)
     st.session_state[SELECTED] = 0
+    _changed()
 
 
 def selected_row() -> int:
@@ -112,6 +125,7 @@ def selected_row() -> int:
 def set_selected(row: int) -> None:
     """Select the sequence at 0-based ``row`` for every page."""
     st.session_state[SELECTED] = int(row)
+    _changed()
 
 
 def compatible() -> bool:

@@ -82,7 +82,14 @@ def page_frame(name: str) -> None:
             page_link(key, lab, icon)
         st.divider()
         sketching.sidebar_progress()
-        session_summary()
+        slot = st.empty()
+
+    def draw_summary() -> None:
+        with slot.container():
+            session_summary()
+
+    draw_summary()
+    st.session_state[state.ON_CHANGE] = draw_summary  # the page body may change the session after this
 
 
 def header(title: str, intro: str) -> None:
