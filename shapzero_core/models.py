@@ -108,6 +108,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 ALLOWED_HOSTS_ENV = "SHAPZERO_ALLOWED_HOSTS"
 MODEL_STORE_ENV = "SHAPZERO_MODEL_STORE"
 
+_SURPLUS_WAIT = 0.02  # seconds a command model's surplus output lines may lag behind its answers
 _DEFAULT_BATCH = {"onnx": 8192, "callable": 8192, "cmd": 2048, "http": 1024}
 _SPEC_OPTIONS = {
     "n", "alphabet", "layout", "output", "task", "batch_size", "allowed_hosts", "sha256", "threads",
@@ -1214,7 +1215,9 @@ class CommandModel(_BaseModel):
             # output that arrives before any input belongs to no sequence
             sel.register(out_fd, selectors.EVENT_READ)
             sel.register(err_fd, selectors.EVENT_READ)
-            if sel.select(timeout=0):
+            # a program that answers one sequence with two lines is one line ahead after a batch; give its
+            # surplus lines a moment to arrive, or they would be read as the next batch's answers
+            if select_ready(out_fd, _SURPLUS_WAIT):
                 try:
                     early = os.read(out_fd, 65536)
                 except BlockingIOError:
@@ -1332,11 +1335,11 @@ class CommandModel(_BaseModel):
                 "protocol": "one sequence per line on stdin, one number per line on stdout"}
 
 
-def select_ready(fd: int) -> bool:
-    """True if ``fd`` has data to read right now."""
+def select_ready(fd: int, timeout: float = 0.0) -> bool:
+    """True if ``fd`` has data to read now (or within ``timeout`` seconds)."""
     with selectors.DefaultSelector() as sel:
         sel.register(fd, selectors.EVENT_READ)
-        return bool(sel.select(timeout=0))
+        return bool(sel.select(timeout=timeout))
 
 
 # ============================================================================================ HTTP (v2)

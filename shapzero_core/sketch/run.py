@@ -151,7 +151,10 @@ def _run_chunks(
     except BaseException:
         for f in pending:
             f.cancel()
-        cf.wait(list(pending))  # tasks already running finish their batch; their results are dropped
+        done, _ = cf.wait(list(pending))  # tasks already running finish their batch (at most one each)
+        for f in done:  # keep what they queried: a block they complete is cached before the error propagates
+            if not f.cancelled() and f.exception() is None:
+                on_result(pending[f], f.result())
         raise
 
 
