@@ -957,8 +957,9 @@ def find_motifs(
     """Group seqlets into motifs with a PWM each.
 
     Seqlets of the same sign and length are grouped greedily: the most frequent remaining k-mer becomes a
-    motif's consensus and takes every remaining k-mer within ``max_mismatches`` letters of it. Motifs with
-    fewer than ``min_seqlets`` seqlets are dropped.
+    motif's consensus and takes every remaining k-mer within ``max_mismatches`` letters of it, and within a
+    quarter of its length (so 2- and 3-mers match exactly: one mismatch in ``AA`` would match half of all
+    dinucleotides). Motifs with fewer than ``min_seqlets`` seqlets are dropped.
 
     Parameters
     ----------
@@ -996,7 +997,7 @@ def find_motifs(
                     if cnt[c] < 1:
                         break
                     ham = (kmers[rem] != kmers[c]).sum(axis=1)
-                    members = rem[ham <= max_mismatches]
+                    members = rem[ham <= min(max_mismatches, int(L) // 4)]
                     remaining[members] = False
                     member_rows = rows[np.isin(inv, members)]
                     if member_rows.size < min_seqlets:
