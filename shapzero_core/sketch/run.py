@@ -21,6 +21,7 @@ import hashlib
 import platform
 import time
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -274,14 +275,22 @@ class _Decoder:
         zero = np.zeros((1, plan.n), np.int8)
         locs, peeled = symmetrize(np.concatenate([zero, pr.locations]), np.concatenate([[0j], pr.coefficients]),
                                   plan.q)
-        out = {"noise_sd": noise_sd, "peel": pr, "locations": locs, "peeled": peeled, "coefficients": peeled}
+        out = {"noise_sd": noise_sd, "peel": pr, "locations": locs, "coefficients": peeled,
+               "peeled_locations": locs, "peeled": peeled}
         if self.do_refit:
-            rl, rc = self._refit(locs)
-            if rl.shape[0] != locs.shape[0]:  # pruned: the peeled values of the kept support, for the report
-                idx = {k.tobytes(): i for i, k in enumerate(locs)}
-                out["peeled"] = peeled[[idx[k.tobytes()] for k in rl]]
-            out["locations"], out["coefficients"] = rl, rc
+            # every first-order frequency joins the refit: n (q - 1) cheap columns that carry most of a dense
+            # model's SHAP values; the insignificant ones are pruned again
+            support = np.unique(np.concatenate([locs, self.first_order]), axis=0)
+            out["locations"], out["coefficients"] = self._refit(support)
         return out
+
+    @cached_property
+    def first_order(self) -> np.ndarray:
+        """``int8 (n (q - 1), n)``: every frequency with one non-zero entry."""
+        n, q = self.plan.n, self.plan.q
+        K = np.zeros((n * (q - 1), n), np.int8)
+        K[np.arange(n * (q - 1)), np.repeat(np.arange(n), q - 1)] = np.tile(np.arange(1, q, dtype=np.int8), n)
+        return K
 
     def _refit(self, locs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Least squares on the support, then drop coefficients within ``_PRUNE_SE`` standard errors of 0
@@ -294,7 +303,8 @@ class _Decoder:
                 break
             resid = self.U - synthesize(plan, locs, c, self.U.shape)
             se = np.sqrt(float(np.mean(resid.real**2 + resid.imag**2)) / (plan.C * self.U.shape[2]))
-            keep = (np.abs(c) > _PRUNE_SE * se) | ~locs.any(axis=1)
+            floor = max(_PRUNE_SE * se, 1e-12 * float(np.abs(c).max(initial=0.0)))  # round-off of exact fits
+            keep = (np.abs(c) > floor) | ~locs.any(axis=1)
             if keep.all():
                 break
             locs = locs[keep]
@@ -486,7 +496,8 @@ def sketch_model(
              if config.refit else "no refit")
     locs = fit["locations"]
     coefs = dec.with_mean(locs, fit["coefficients"])
-    peeled = dec.with_mean(locs, fit["peeled"])
+    peeled_locs = fit["peeled_locations"]
+    peeled = dec.with_mean(peeled_locs, fit["peeled"])
     t_decode = time.perf_counter() - t0
 
     sketch = FourierSketch(locs, coefs, alpha)
@@ -494,7 +505,7 @@ def sketch_model(
                                "holdout": {"y_true": [], "y_pred": []}, "holdout_size": int(yr.size)}
     if yr.size >= 2:
         pred = sketch.predict(Xr)
-        pred0 = _predict(locs, peeled, Xr, q)
+        pred0 = _predict(peeled_locs, peeled, Xr, q)
         quality.update(r2=_r2(pred, yr), nmse=_nmse(pred, yr, mu), r2_before_refit=_r2(pred0, yr),
                        nmse_before_refit=_nmse(pred0, yr, mu))
         m = min(_HOLDOUT_POINTS, yr.size)
