@@ -105,7 +105,8 @@ if rate is None:
             rate = models_ui.measure_throughput(model)
     except ModelError as e:
         st.error(f"The model failed on test sequences: {e}")
-d4.metric("Throughput", f"{rate:,.0f} seq/s" if rate else "—", help="measured on random sequences")
+d4.metric("Throughput", f"{core.format_count(rate)} seq/s" if rate else "—",
+          help=f"{rate:,.0f} sequences/s, measured on random sequences" if rate else "measured on random sequences")
 with st.expander("Everything the model says about itself"):
     st.json(info, expanded=True)
 if st.button("Measure throughput again", key="model_measure"):

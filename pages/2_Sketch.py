@@ -119,7 +119,7 @@ with tab_load:
         else:
             st.session_state["sz_last_sketch_upload"] = up.file_id
             state.set_sketch(sk_new, f"file {up.name}")
-            st.success(f"Loaded {up.name}: {sk_new.num_coefficients} coefficients, n = {sk_new.n}.")
+            st.success(f"Loaded {up.name}: {sk_new.num_coefficients:,} coefficients, n = {sk_new.n}.")
     saved = sorted(sketching.sketches_dir().glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)[:30]
     if saved:
         pick = st.selectbox("Or a sketch saved in the workspace", saved, format_func=lambda p: Path(p).name,

@@ -56,7 +56,7 @@ def row(title: str, caption: str, downloads: list) -> None:
 
 
 st.subheader("Sketch and run record")
-row("Sketch", f"{sk.num_coefficients} coefficients, n={sk.n} (.npz, no pickle; load it on the Sketch page)",
+row("Sketch", f"{sk.num_coefficients:,} coefficients, n={sk.n} (.npz, no pickle; load it on the Sketch page)",
     [exports.Download("dl_sketch_npz", "NPZ", "sketch.npz", exports.MIME["npz"], sk.to_bytes),
      exports.Download("dl_run_json", "JSON", "run.json", exports.MIME["json"],
                       lambda: exports.json_bytes(record))])

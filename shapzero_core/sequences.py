@@ -247,7 +247,7 @@ class SequenceSet:
 
     def summary(self) -> str:
         """One line: how many were read, rejected and why, and the notes."""
-        parts = [f"{self.N} sequences of length {self.n} ({self.alphabet.name}) from {self.source}"]
+        parts = [f"{self.N:,} sequences of length {self.n} ({self.alphabet.name}) from {self.source}"]
         if len(self.rejected):
             kinds = Counter(str(r).split(":")[0] for r in self.rejected["reason"])
             parts.append(

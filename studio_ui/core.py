@@ -262,3 +262,14 @@ def format_duration(seconds: float | None) -> str:
         return f"{m} min {s:02d} s"
     h, m = divmod(m, 60)
     return f"{h} h {m:02d} min"
+
+
+def format_count(x: float | None) -> str:
+    """A count short enough for a metric tile: ``"950"``, ``"59.4 k"``, ``"1.27 M"``, ``"3.98 G"``."""
+    if x is None or not math.isfinite(x):
+        return "—"
+    for scale, unit in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if abs(x) >= scale:
+            v = x / scale
+            return f"{v:.3g}{unit}" if v < 100 else f"{v:.0f}{unit}"
+    return f"{x:.0f}"

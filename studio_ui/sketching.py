@@ -169,8 +169,8 @@ def draw_progress(s: dict[str, Any]) -> None:
     frac = qd / qt if qt else 0.0
     st.progress(min(frac, 1.0), text=f"{s['label']}: {s['stage']} — {s['message']}")
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Queries done", f"{qd:,} / {qt:,}")
-    c2.metric("Rate", f"{s['rate']:,.0f} /s" if s["rate"] else "—")
+    c1.metric("Queries done", f"{core.format_count(qd)} / {core.format_count(qt)}", help=f"{qd:,} of {qt:,}")
+    c2.metric("Rate", f"{core.format_count(s['rate'])}/s" if s["rate"] else "—")
     c3.metric("Time left (queries)", core.format_duration(s["eta"]) if s["stage"] == "query" else "—")
     c4.metric("Elapsed", core.format_duration(s["elapsed"]))
 

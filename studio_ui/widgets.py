@@ -268,7 +268,7 @@ def session_summary(container: Any = None) -> None:
     seqs = state.get_sequences()
     lines = [
         f"**Model:** {state.model_label() or '—'}" if model is not None else "**Model:** none",
-        (f"**Sketch:** n={sk.n}, {sk.num_coefficients} coefficients · {state.sketch_source()}"
+        (f"**Sketch:** n={sk.n}, {sk.num_coefficients:,} coefficients · {state.sketch_source()}"
          if sk is not None else "**Sketch:** none"),
         (f"**Sequences:** {len(seqs):,} of length {seqs.n} · {seqs.source}" if seqs is not None
          else "**Sequences:** none"),
