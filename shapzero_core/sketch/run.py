@@ -268,6 +268,7 @@ class _Decoder:
 
     def __init__(self, U: np.ndarray, mu: float, plan: SketchPlan, do_refit: bool):
         self.U, self.mu, self.plan, self.do_refit = U, mu, plan, do_refit
+        self._refits: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # support -> refit (noise levels share them)
 
     def fit(self, noise_sd: float) -> dict[str, Any]:
         plan = self.plan
@@ -281,7 +282,10 @@ class _Decoder:
             # every first-order frequency joins the refit: n (q - 1) cheap columns that carry most of a dense
             # model's SHAP values; the insignificant ones are pruned again
             support = np.unique(np.concatenate([locs, self.first_order]), axis=0)
-            out["locations"], out["coefficients"] = self._refit(support)
+            key = support.tobytes()
+            if key not in self._refits:
+                self._refits[key] = self._refit(support)
+            out["locations"], out["coefficients"] = self._refits[key]
         return out
 
     @cached_property
