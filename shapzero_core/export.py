@@ -316,11 +316,12 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _versions() -> dict[str, str]:
+def program_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of Python and of the packages behind a result (for run records); ``extra`` adds packages."""
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for pkg in ("shapzero-studio", "numpy", "pandas", "pyarrow", "matplotlib", "logomaker", "plotly"):
+    for pkg in ("shapzero-studio", "numpy", "pandas", "pyarrow", "matplotlib", "logomaker", "plotly", *extra):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -460,7 +461,7 @@ def export_all(
         "format": EXPORT_FORMAT,
         "format_version": EXPORT_FORMAT_VERSION,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "versions": _versions(),
+        "versions": program_versions(),
         "sketch": {
             "file": str(sketch_source) if sketch_source is not None else None,
             "sha256": _sha256(Path(sketch_source)) if sketch_source is not None and Path(sketch_source).is_file()

@@ -9,10 +9,8 @@ the same as the CLI's ``shapzero export``.
 
 from __future__ import annotations
 
-import importlib.metadata as md
 import io
 import json
-import platform
 import tempfile
 import threading
 import time
@@ -25,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from shapzero_core import FourierSketch
-from shapzero_core.export import ExportConfig, export_all, write_table
+from shapzero_core.export import ExportConfig, export_all, program_versions, write_table
 from shapzero_core.figures import save_figure
 from shapzero_core.sequences import SequenceSet
 
@@ -97,17 +95,6 @@ def table_downloads(name: str, frame: Callable[[], pd.DataFrame]) -> list[Downlo
     ]
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("shapzero-studio", "numpy", "pandas", "pyarrow", "matplotlib", "logomaker", "plotly", "streamlit",
-                "onnxruntime"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
-
-
 def run_record(
     sketch: FourierSketch,
     sketch_source: str,
@@ -123,7 +110,7 @@ def run_record(
         "format": "shapzero-studio-run",
         "format_version": 1,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "versions": _versions(),
+        "versions": program_versions(("streamlit", "onnxruntime")),
         "model": model,
         "sketch": {
             "source": sketch_source,
