@@ -851,9 +851,24 @@ def amortized_table(
             continue
         matched = why == "reaches target"
         e_seq, t_seq = best.evals_per_seq, best.t_per_seq
+        interpolated = False
+        if matched and not best.fixed_bg:
+            # the measured grid is coarse: a cheaper setting of the family just above the target says how many
+            # evaluations the target really needs (err ~ evals^-1/2 between the two); charge that, not the
+            # more accurate measured setting
+            lower = [r for r in rs if getattr(r, key) == getattr(r, key) and getattr(r, key) > target
+                     and r.evals_per_seq < e_seq and not r.fixed_bg]
+            if lower:
+                lo = max(lower, key=lambda r: r.evals_per_seq)
+                need_e = lo.evals_per_seq * (getattr(lo, key) / target) ** 2
+                if need_e < e_seq:
+                    t_seq *= need_e / e_seq
+                    e_seq, interpolated = need_e, True
         be_e = math.ceil(oe / e_seq) if e_seq > 0 else math.inf
         be_t = math.ceil(ours.t_once / (t_seq - ours.t_per_seq)) if t_seq > ours.t_per_seq else math.inf
-        if matched:
+        if interpolated:
+            need = f"≈{fmt_n(e_seq)} (interpolated; charged)"
+        elif matched:
             need = "reached"
         elif best.fixed_bg:
             need = f"unreachable (B={best.setting.split(',')[0][2:]} floor)"
