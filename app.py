@@ -29,12 +29,11 @@ def home() -> None:
     c1, c2 = st.columns([1, 2], vertical_alignment="center")
     with c1:
         job = sketching.current_job()
-        clicked = st.button("Try the demo", key="try_demo", type="primary", icon=":material/play_arrow:",
-                            disabled=job is not None and not job.finished_)
+        # a callback starts the demo before this run draws the button, so it is disabled at once
+        st.button("Try the demo", key="try_demo", type="primary", icon=":material/play_arrow:",
+                  disabled=job is not None and not job.finished_, on_click=demo.start_demo)
     with c2:
         st.caption(demo.DEMO_CAPTION)
-    if clicked:
-        demo.start_demo()
     demo.demo_status()
 
     st.subheader("Steps")
