@@ -228,18 +228,13 @@ def _query_all(
         eta = f", ETA {left / rate:,.0f} s" if rate > 0 else ""
         progress("query", state["done"], total, f"{state['done']:,}/{total:,} queries ({rate:,.0f}/s{eta})")
 
-    window = max(2, 2 * int(getattr(executor, "max_workers", 0) or _threads(executor) or 1))
+    # tasks in flight: twice the workers (LocalExecutor / DaskExecutor: max_workers; concurrent.futures pools:
+    # _max_workers), so workers never wait and a cancel waits for at most one batch per worker
+    workers = getattr(executor, "max_workers", None) or getattr(executor, "_max_workers", None) or 1
+    window = max(2, 2 * int(workers))
     _run_chunks(model, chunks(), executor, window, on_result, cancel)
     stats = {"cached": cached, "queried": state["queried"], "damaged_blocks": len(cache.problems) if cache else 0}
     return values, stats
-
-
-def _threads(executor: Any) -> int:
-    fn = getattr(executor, "total_threads", None)
-    try:
-        return int(fn()) if callable(fn) else 0
-    except Exception:
-        return 0
 
 
 # ================================================================================================ decode
