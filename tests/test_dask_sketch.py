@@ -253,7 +253,9 @@ def test_long_spec_is_sent_to_the_workers_once(threaded, local_sketch):
         sketch = sketch_model(_LongSpec(), config=dm.CONFIG, executor=ex, batch_size=BATCH)
         (scattered,) = ex._scattered.values()  # one copy for all 30 tasks
         holders = ex.client.who_has([scattered])[scattered.key]
-        assert sorted(holders) == threaded.worker_addresses()  # replicated to every worker
+        # broadcast to the workers present at scatter time; a worker that (re)joined later fetches it from a
+        # peer on first use, so "every worker" is not guaranteed at this moment (seen once in CI)
+        assert holders and set(holders) <= set(threaded.worker_addresses())
     _same(sketch, local_sketch)
 
 
