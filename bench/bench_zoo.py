@@ -4,7 +4,9 @@ For each family and budget (training queries: 100k, 500k, 2M) and each sketch me
 ``sketch_model`` runs on the zoo model with a fresh query cache in a temporary folder. Per row:
 
 * queries: every model call the sketch made (counted by a wrapper: training + held-out test + probes);
-* sketch time, split into querying the model and decoding (FFTs, noise tuning, refit), from the report;
+* sketch time, split into querying the model and decoding (FFTs, noise tuning, refit), from the report,
+  and the process's CPU time (all threads) for the whole sketch: on a shared machine the CPU time is the
+  steadier number;
 * held-out R^2 on 5,000 fresh uniformly random sequences (not the engine's own test set);
 * SHAP relative L2 error ``||phi_hat - phi|| / ||phi||`` over all 30 x n values of the 30 query sequences
   of ``bench/zoo_truth/<family>.npz`` and the Pearson correlation of the values (the truth's own noise
@@ -109,9 +111,9 @@ def run_row(family: str, model: ZooModel, truth: Any, budget: int, method: str, 
             ye: np.ndarray) -> dict[str, Any]:
     counted = Counting(model)
     with tempfile.TemporaryDirectory(prefix="bench_zoo_") as tmp:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         sk = METHODS[method].sketch(counted, budget, tmp)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     rep = sk.report or {}
     tm = rep.get("time", {})
     pred = sk.predict(Xe)
@@ -121,7 +123,7 @@ def run_row(family: str, model: ZooModel, truth: Any, budget: int, method: str, 
     pear = float(np.corrcoef(phi.ravel(), truth.shap.ravel())[0, 1]) if phi.std() > 0 else float("nan")
     return {"family": family, "n": model.n, "q": model.alphabet.q, "budget": budget, "method": method,
             "queries": counted.calls, "train_queries": rep.get("queries", {}).get("train"),
-            "time_total": wall, "time_query": tm.get("query"), "time_decode": tm.get("decode"),
+            "time_total": wall, "cpu_total": cpu, "time_query": tm.get("query"), "time_decode": tm.get("decode"),
             "r2": r2, "r2_engine": rep.get("r2"), "shap_rel_l2": err, "shap_pearson": pear,
             "coefficients": sk.num_coefficients, "b": rep.get("b"), "C": rep.get("num_subsample"),
             "P": rep.get("num_repeat"), "noise_floor": truth.noise_floor, "load_average": os.getloadavg()[0]}
@@ -148,7 +150,7 @@ def table(rows: list[dict[str, Any]], methods: list[str], truths: dict[str, Any]
     key = {(r["family"], r["budget"], r["method"]): r for r in rows}
     fams = list(dict.fromkeys(r["family"] for r in rows))
     budgets = sorted({r["budget"] for r in rows})
-    cols = ["queries", "time s (query/decode)", "R²", "SHAP rel. L2", "Pearson", "coefs"]
+    cols = ["queries", "time s (query/decode)", "CPU s", "R²", "SHAP rel. L2", "Pearson", "coefs"]
     head = "| family | n | q | budget | truth floor | " + " | ".join(f"{c} ({m})" for m in methods for c in cols) + " |"
     out = [head, "|" + "---|" * (5 + len(cols) * len(methods))]
     for f in fams:
@@ -162,7 +164,9 @@ def table(rows: list[dict[str, Any]], methods: list[str], truths: dict[str, Any]
                     continue
                 any_row = r
                 tq, td = r.get("time_query") or 0.0, r.get("time_decode") or 0.0
+                cpu = r.get("cpu_total")
                 cells += [f"{r['queries'] / 1e3:,.0f}k", f"{r['time_total']:,.0f} ({tq:,.0f}/{td:,.0f})",
+                          "-" if cpu is None else f"{cpu:,.0f}",
                           f"{r['r2']:.3f}", f"{r['shap_rel_l2']:.3f}", f"{r['shap_pearson']:.3f}",
                           f"{r['coefficients']:,}"]
             if any_row is None:
@@ -180,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budgets", default=None, help="comma-separated, e.g. 100k,500k,2M (default: all three)")
     ap.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated of {', '.join(METHODS)}")
     ap.add_argument("--json", default=None, help="save rows here (after every sketch)")
-    ap.add_argument("--load", default=None, help="rows measured before (skipped, but shown)")
+    ap.add_argument("--load", default=None, help="comma-separated JSON files of rows measured before (not run "
+                    "again, but shown)")
     a = ap.parse_args(argv)
     fams = (list(QUICK_FAMILIES) if a.quick else list_families()) if a.families is None else \
         [f.strip() for f in a.families.split(",") if f.strip()]
@@ -191,8 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         ap.error(f"unknown methods {', '.join(bad)}; known: {', '.join(METHODS)}")
     rows: list[dict[str, Any]] = []
-    if a.load and Path(a.load).is_file():
-        rows = json.loads(Path(a.load).read_text())["rows"]
+    for src in (a.load or "").split(","):
+        if src.strip() and Path(src.strip()).is_file():
+            seen = {(r["family"], r["budget"], r["method"]) for r in rows}
+            rows += [r for r in json.loads(Path(src.strip()).read_text())["rows"]
+                     if (r["family"], r["budget"], r["method"]) not in seen]
     print(header(), flush=True)
     done = {(r["family"], r["budget"], r["method"]) for r in rows}
     truths: dict[str, Any] = {}
@@ -210,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 r = run_row(f, model, truth, b, m, Xe, ye)
                 rows.append(r)
-                print(f"  {fmt_budget(b):>4} {m:>7}: {r['queries']:,} queries, {r['time_total']:.0f} s "
+                print(f"  {fmt_budget(b):>4} {m:>7}: {r['queries']:,} queries, {r['time_total']:.0f} s, CPU {r['cpu_total']:.0f} s "
                       f"(query {r['time_query']:.0f} / decode {r['time_decode']:.0f}), R² {r['r2']:.3f}, SHAP rel. "
                       f"L2 {r['shap_rel_l2']:.3f}, Pearson {r['shap_pearson']:.3f}, {r['coefficients']:,} "
                       f"coefficients (b={r['b']}, C={r['C']}, P={r['P']}; load {r['load_average']:.1f})", flush=True)
