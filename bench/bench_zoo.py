@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from shapzero_core import FourierSketch, __version__, plan_for_budget, shap_values, sketch_model
-from shapzero_core.zoo import ZooModel, get_family, list_families, load_truth
+from shapzero_core.zoo import StaleTruthError, ZooModel, get_family, list_families, load_truth
 
 BUDGETS = (100_000, 500_000, 2_000_000)
 QUICK_FAMILIES = ("offtarget", "potts", "pwm_max")
@@ -207,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     t_all = time.perf_counter()
     for f in fams:
         model = get_family(f)
-        truth = truths[f] = load_truth(f, model=model)
+        try:
+            truth = truths[f] = load_truth(f, model=model)
+        except (FileNotFoundError, StaleTruthError) as e:
+            print(f"\n{f}: skipped: {e}", flush=True)
+            continue
         rng = np.random.default_rng(777)
         Xe = rng.integers(0, model.alphabet.q, size=(N_EVAL, model.n), dtype=np.int8)
         ye = model(Xe)
