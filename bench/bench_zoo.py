@@ -148,7 +148,8 @@ def header() -> str:
 
 def table(rows: list[dict[str, Any]], methods: list[str], truths: dict[str, Any]) -> str:
     key = {(r["family"], r["budget"], r["method"]): r for r in rows}
-    fams = list(dict.fromkeys(r["family"] for r in rows))
+    present = {r["family"] for r in rows}
+    fams = [f for f in list_families() if f in present] + sorted(present - set(list_families()))
     budgets = sorted({r["budget"] for r in rows})
     cols = ["queries", "time s (query/decode)", "CPU s", "R²", "SHAP rel. L2", "Pearson", "coefs"]
     head = "| family | n | q | budget | truth floor | " + " | ".join(f"{c} ({m})" for m in methods for c in cols) + " |"
@@ -186,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None, help="save rows here (after every sketch)")
     ap.add_argument("--load", default=None, help="comma-separated JSON files of rows measured before (not run "
                     "again, but shown)")
+    ap.add_argument("--table-only", action="store_true", help="print the table of the --load rows, run nothing")
     a = ap.parse_args(argv)
     fams = (list(QUICK_FAMILIES) if a.quick else list_families()) if a.families is None else \
         [f.strip() for f in a.families.split(",") if f.strip()]
@@ -212,13 +214,15 @@ def main(argv: list[str] | None = None) -> int:
         except (FileNotFoundError, StaleTruthError) as e:
             print(f"\n{f}: skipped: {e}", flush=True)
             continue
+        if a.table_only:
+            continue
         rng = np.random.default_rng(777)
         Xe = rng.integers(0, model.alphabet.q, size=(N_EVAL, model.n), dtype=np.int8)
         ye = model(Xe)
         print(f"\n{f}: {model.title}; truth {truth.method}, noise floor {truth.noise_floor:.4f}", flush=True)
         for b in budgets:
             for m in methods:
-                if (f, b, m) in done:
+                if (f, b, m) in done or a.table_only:
                     continue
                 r = run_row(f, model, truth, b, m, Xe, ye)
                 rows.append(r)

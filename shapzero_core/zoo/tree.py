@@ -39,6 +39,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 _N = 30
 _TRAIN = 20_000
 _GBR = {"n_estimators": 250, "max_depth": 4, "learning_rate": 0.08, "subsample": 0.8, "min_samples_leaf": 20}
+_NOISE = 0.3
 _C, _G, _T = 1, 2, 3
 
 
@@ -75,7 +76,7 @@ def _truth_params(seed: int, n: int) -> dict[str, np.ndarray]:
     return {"W": W, "pairs": pairs, "letters": letters, "signs": signs}
 
 
-def _labels(X: np.ndarray, seed: int, noise: np.random.Generator | None) -> np.ndarray:
+def _labels(X: np.ndarray, seed: int, noise: np.random.Generator | None, sd: float = _NOISE) -> np.ndarray:
     """The synthetic ground truth the trees are trained on."""
     n = X.shape[1]
     p = _truth_params(seed, n)
@@ -88,7 +89,7 @@ def _labels(X: np.ndarray, seed: int, noise: np.random.Generator | None) -> np.n
     tttt = (t[:, :-3] & t[:, 1:-2] & t[:, 2:-1] & t[:, 3:]).any(1)
     y -= 1.0 * tttt
     if noise is not None:
-        y += 0.3 * noise.standard_normal(X.shape[0])
+        y += sd * noise.standard_normal(X.shape[0])
     return y
 
 
@@ -116,8 +117,20 @@ def _feature_onnx(n: int, opsets: dict[str, int], ir_version: int) -> Any:
                              ir_version=ir_version)
 
 
-def train_tree(seed: int = 0, n: int = _N, train_size: int = _TRAIN, **gbr: Any) -> tuple[dict[str, np.ndarray], bytes]:
+def train_tree(seed: int = 0, n: int = _N, train_size: int = _TRAIN, label_noise: float = _NOISE,
+               **gbr: Any) -> tuple[dict[str, np.ndarray], bytes]:
     """Train the ensemble and export it: (tree arrays, ONNX bytes). Needs the ``zoo`` extra.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the synthetic ground truth, the training sequences, the label noise and the boosting.
+    n, train_size : int
+        Sequence length (30) and training sequences (20,000).
+    label_noise : float
+        Standard deviation of the Gaussian label noise (0.3).
+    **gbr
+        Overrides of the ``GradientBoostingRegressor`` parameters (``n_estimators``, ``max_depth``...).
 
     Returns
     -------
@@ -135,7 +148,7 @@ def train_tree(seed: int = 0, n: int = _N, train_size: int = _TRAIN, **gbr: Any)
     params = {**_GBR, **gbr}
     rng = family_rng("tree", seed, "train")
     X = rng.integers(0, 4, size=(train_size, n), dtype=np.int8)
-    y = _labels(X.astype(np.intp), seed, rng)
+    y = _labels(X.astype(np.intp), seed, rng, label_noise)
     F = tree_features(X)
     est = ens.GradientBoostingRegressor(random_state=int(seed), **params).fit(F, y)
     feats, thr, left, right, val, roots = [], [], [], [], [], []
