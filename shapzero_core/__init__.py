@@ -8,6 +8,7 @@ Public API (re-exported here once)::
 
 from __future__ import annotations
 
+from . import demos as _demos  # noqa: F401  (registers the ``demo:`` model spec scheme)
 from .alphabet import DNA, PROTEIN, RNA, Alphabet, SequenceError, get_alphabet
 from .fourier import FourierSketch, SketchFileError
 from .progress import Cancelled, CancelToken

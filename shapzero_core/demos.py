@@ -38,6 +38,7 @@ import numpy as np
 
 from .alphabet import DNA, Alphabet
 from .fourier import FourierSketch
+from .models import OnnxModel, register_scheme
 from .sequences import SequenceSet, random_sequences
 
 __all__ = ["DEMO_DIR", "Demo", "LocalTerm", "build_demo", "get_demo", "list_demos", "write_demo_files"]
@@ -480,8 +481,6 @@ class Demo:
 
         ``options`` go to :class:`~shapzero_core.models.OnnxModel` (e.g. ``batch_size``, ``threads``).
         """
-        from .models import OnnxModel
-
         return OnnxModel(self.onnx_bytes(), name=self.name, spec=f"demo:{self.name}", **options)
 
     def load_spectrum(self) -> FourierSketch | None:
@@ -539,3 +538,15 @@ def write_demo_files(out_dir: str | os.PathLike[str]) -> list[Path]:
             sp = spectrum.save(out / f"{name}.spectrum.npz")
             written += [sp, sp.with_suffix(".json")]
     return written
+
+
+def _load_demo_spec(name: str, **options: Any) -> OnnxModel:
+    """``load_model("demo:<name>")``: the demo's ONNX model (``options`` as for :meth:`Demo.load_model`)."""
+    options.pop("name", None)
+    options.pop("sha256", None)
+    return get_demo(name).load_model(**options)
+
+
+register_scheme("demo", _load_demo_spec, options=("n", "alphabet", "layout", "output", "task", "batch_size",
+                                                  "threads", "sha256"),
+                hint=f"'demo:<name>' ({', '.join(_DEMOS)})")

@@ -278,7 +278,7 @@ def test_onnx_specs_rebuild_the_same_model(tmp_path, monkeypatch):
     # options change the identity; batch size does not
     assert load_model(data, layout="NQL").identity == from_bytes.identity
     # large uploads go to a content-addressed file instead of being embedded
-    monkeypatch.setattr(M, "EMBED_LIMIT", 100)
+    monkeypatch.setattr(M.onnx_model, "EMBED_LIMIT", 100)  # the knob lives in the ONNX adapter
     monkeypatch.setenv(M.MODEL_STORE_ENV, str(tmp_path / "store"))
     big = load_model(data)
     stored = tmp_path / "store" / f"{big.sha256}.onnx"
