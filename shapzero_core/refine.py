@@ -43,6 +43,11 @@ soon as every value's standard error is below the target (checked after 16 pairs
 ``m`` pairs; this sequential rule depends on the estimated variance only, which for Gaussian samples is
 independent of the mean.
 
+Limitation of any sample-based error bar: an effect of the residual that no walk hits (a sharp threshold
+reached by few completions) leaves every pair sample of that value equal, and its standard error 0
+(``RefinedShap.no_variation`` flags such values; so are positions the residual does not depend on,
+which are exactly right). The value itself stays unbiased; more calls make such misses rarer.
+
 The **trust check** (:func:`check_sketch`) refines random uniform sequences and compares the sketch's
 values with the refined ones. The refined values carry their own noise, so the squared error is
 de-biased: ``E ||phi_s - phi_r||^2 = ||phi_s - phi||^2 + sum se^2``. Its verdict:
@@ -127,6 +132,11 @@ class RefinedShap:
         ``int8 (N, n)``: the sequences.
     target_se : float or None
         The requested standard error (None: a fixed number of pairs).
+    no_variation : numpy.ndarray
+        ``bool (N, n)``: every walk gave this value the same marginal (to round-off), so its ``stderr`` is 0:
+        the residual does not depend on the position -- or an effect rarer than these walks could see
+        (a sharp threshold hit by few completions). The estimate is still unbiased; only its error bar
+        cannot show such an unseen effect. More calls make it rarer.
     """
 
     values: np.ndarray
@@ -138,6 +148,7 @@ class RefinedShap:
     model_predictions: np.ndarray = field(repr=False)
     X: np.ndarray = field(repr=False)
     target_se: float | None = None
+    no_variation: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def N(self) -> int:
@@ -393,7 +404,8 @@ def refine_shap(
     progress("refine", 0, state["total"], f"refining {N:,} sequences: about {state['total']:,} model calls")
     if N == 0:
         z = np.zeros((0, n))
-        return RefinedShap(z, z.copy(), phi_g, 0, calls, np.zeros(0, np.int64), np.zeros(0), X, target_se)
+        return RefinedShap(z, z.copy(), phi_g, 0, calls, np.zeros(0, np.int64), np.zeros(0), X, target_se,
+                           np.zeros((0, n), dtype=bool))
 
     fx = _evaluate(model, X, np.arange(N), q, X, letters, executor, bs, cancel, on_calls)
     calls += 1
@@ -481,8 +493,9 @@ def refine_shap(
     total = int(calls.sum())
     progress("refine", state["done"], state["done"],
              f"refined {N:,} sequences with {total:,} model calls in {time.perf_counter() - t0:.1f} s")
+    flat = np.sqrt(M2) <= _ZERO_RESIDUAL * 1e-3 * np.maximum(absmax, 1e-300)[:, None]
     return RefinedShap(values=values, stderr=se, sketch_values=phi_g, model_calls=total, calls_per_seq=calls,
-                       pairs=m, model_predictions=fx, X=X, target_se=target_se)
+                       pairs=m, model_predictions=fx, X=X, target_se=target_se, no_variation=flat)
 
 
 # ================================================================================================ check

@@ -399,3 +399,21 @@ def test_all_sequences_exhaustively_small_n():
     z = (r.values - phi) / r.stderr
     assert 0.8 <= float(np.mean(z**2)) <= 1.25
     assert float(np.mean(np.abs(z) <= 2)) >= 0.93
+
+
+def test_positions_the_residual_ignores_have_zero_stderr_and_are_flagged():
+    """The sketch is exact except for one pair term on positions 0 and 1: the other positions' values are
+    exact with stderr 0 (flagged no_variation), positions 0 and 1 are estimated with a real error bar."""
+    n = 6
+    T = structured_table(n, seed=40)
+    exact = FourierSketch.from_dense(T)
+    missed = (exact.locations[:, 2:] == 0).all(axis=1) & (exact.locations[:, :2] != 0).all(axis=1)
+    sk = FourierSketch(exact.locations[~missed], exact.coefficients[~missed])
+    X = np.random.default_rng(41).integers(0, Q, size=(30, n))
+    r = refine_shap(TableModel(T), sk, X, calls_per_seq=600, seed=3)
+    phi = brute_shap(T, X)
+    assert r.no_variation[:, 2:].all() and not r.no_variation[:, :2].any()
+    np.testing.assert_allclose(r.values[:, 2:], phi[:, 2:], atol=1e-10)
+    assert r.stderr[:, 2:].max() < 1e-10 and r.stderr[:, :2].min() > 0
+    z = (r.values[:, :2] - phi[:, :2]) / r.stderr[:, :2]
+    assert float(np.mean(z**2)) < 2.0
