@@ -203,6 +203,10 @@ class _Walks:
         seq = np.concatenate([np.full(k, s, dtype=np.int64) for s, k in pieces])
         Z = np.concatenate([gens[s].integers(0, q, size=(k, n), dtype=np.int8) for s, k in pieces])
         U = np.concatenate([gens[s].random((k, n)) for s, k in pieces])
+        self._build(X, seq, Z, U)
+
+    def _build(self, X: np.ndarray, seq: np.ndarray, Z: np.ndarray, U: np.ndarray) -> None:
+        n = X.shape[1]
         P = seq.size
         xs = X[seq]  # (P, n)
         D = Z != xs

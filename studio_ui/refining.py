@@ -143,8 +143,11 @@ def trust_panel(sk: FourierSketch) -> None:
             st.rerun()
         return
     level = info.get("level")
-    box = {"trustworthy": st.success, "approximate": st.warning}.get(level, st.error)
-    box(f"Trust check: {info.get('verdict')}")
+    if level == "trustworthy":
+        st.success(f"Trust check: {info.get('verdict')}", icon=":material/verified:")
+    else:  # a finding about the sketch, not an error of the app
+        st.warning(f"Trust check: {info.get('verdict')}",
+                   icon=":material/warning:" if level == "approximate" else ":material/report:")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Est. relative error", _num(info.get("median_rel_l2")),
               help="Median over the random sequences of the de-biased relative L2 error of the sketch's SHAP "
@@ -319,6 +322,7 @@ def refined_table(ctx: cache.Ctx, done: dict[int, dict[str, Any]]) -> pd.DataFra
 def sequence_logos(ctx: cache.Ctx, ex: Any, row: int, same_range: tuple[float, float] | None) -> None:
     """The selected sequence's sketch logo (whiskers: the trust check's error bars, if any) and, when it was
     refined, its refined logo beside it (whiskers: +-2 standard errors) with a table of both."""
+    adopt_refined(ctx)  # a refine job that finished since the last run (its fragment reran the page)
     seq = ex.sequences[row]
     M = saliency_matrix(ex.shap[row], seq, ex.alphabet)
     bars = 2 * ex.stderr[row] if ex.stderr is not None else None
@@ -342,6 +346,10 @@ def sequence_logos(ctx: cache.Ctx, ex: Any, row: int, same_range: tuple[float, f
                    "sketch-only values)." if bars is not None else "This sketch has no trust check, so its values "
                    "have no error bars yet (Sketch page); refine the sequence for its own.")
         return
+    if ex.n > 15:  # half-width logos: fewer position ticks
+        step = 5 if ex.n <= 60 else 10
+        for f in figs:
+            f.update_xaxes(tickvals=[1, *range(step, ex.n + 1, step)])
     c1, c2 = st.columns(2)
     with c1:
         w.plotly(figs[0], key="logo_one_chart")
