@@ -124,7 +124,7 @@ def trust_panel(sk: FourierSketch) -> None:
     if job is not None and not job.finished_:
         _job_panel(job, "sketch_trust_cancel", "the trust check")
         return
-    if job is not None and job.status in ("failed", "cancelled") and st.session_state.get(_TRUST_ADOPTED) != job.id:
+    if job is not None and job.status in ("failed", "cancelled"):
         st.warning(f"The trust check was {job.status}" + (f": {job.error}" if job.error else "."))
     if info is None:
         st.caption(f"The trust check refines {sketching.TRUST_SEQS} random sequences with the model "
@@ -260,8 +260,7 @@ def refine_controls(ctx: cache.Ctx, row: int, mask: np.ndarray | None, what: str
     if job is not None and not job.finished_:
         _job_panel(job, "logo_refine_cancel", "refining")
         return
-    if job is not None and job.status in ("failed", "cancelled") and st.session_state.get(_ADOPTED) != job.id:
-        st.session_state[_ADOPTED] = job.id
+    if job is not None and job.status in ("failed", "cancelled"):  # until the next refine starts
         st.warning(f"Refining was {job.status}" + (f": {job.error}" if job.error else "."))
     model, why = model_for(sk)
     if model is None:
