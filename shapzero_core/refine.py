@@ -90,6 +90,7 @@ __all__ = [
     "TrustReport",
     "check_sketch",
     "expected_calls",
+    "minimum_calls",
     "pair_cost",
     "refine_shap",
     "sketch_error_bars",
@@ -168,6 +169,12 @@ def pair_cost(n: int, q: int) -> float:
 
 def _max_pairs(calls_per_seq: int, n: int, q: int) -> int:
     return math.floor((calls_per_seq - 1) / pair_cost(n, q))
+
+
+def minimum_calls(n: int, q: int, min_pairs: int = MIN_PAIRS) -> int:
+    """The smallest ``calls_per_seq`` :func:`refine_shap` accepts: ``min_pairs`` pairs plus ``f(x)``."""
+    c = math.ceil(1 + min_pairs * pair_cost(n, q))
+    return c if _max_pairs(c, n, q) >= min_pairs else c + 1
 
 
 def expected_calls(n: int, q: int, num_sequences: int, calls_per_seq: int = 2048, min_pairs: int = MIN_PAIRS) -> int:
@@ -654,7 +661,8 @@ def check_sketch(
     n_seqs : int
         Random uniform sequences (drawn from ``seed``).
     calls_per_seq : int
-        Model calls per sequence for the refined values (``n_seqs * calls_per_seq`` in all, about).
+        Model calls per sequence for the refined values (``n_seqs * calls_per_seq`` in all, about); raised to
+        the minimum of ``MIN_PAIRS`` walk pairs when that costs more (long sequences).
     seed : int
     executor, progress, cancel, batch_size
         As for :func:`refine_shap` (progress stage ``"refine"``).
@@ -668,6 +676,7 @@ def check_sketch(
     n_seqs = int(n_seqs)
     if n_seqs < 2:
         raise ValueError(f"n_seqs must be >= 2, got {n_seqs}")
+    calls_per_seq = max(int(calls_per_seq), minimum_calls(sketch.n, sketch.q))
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 20250513]))
     X = rng.integers(0, sketch.q, size=(n_seqs, sketch.n), dtype=np.int8)
     ref = refine_shap(model, sketch, X, calls_per_seq=calls_per_seq, seed=seed, executor=executor,

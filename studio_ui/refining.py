@@ -13,7 +13,6 @@ Logos page radio ``logo_refine_scope``, number ``logo_refine_calls``, buttons ``
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,7 @@ import streamlit as st
 
 from shapzero_core import FourierSketch
 from shapzero_core.figures import logo_plotly, saliency_matrix
-from shapzero_core.refine import MIN_PAIRS, expected_calls, pair_cost, trust_info
+from shapzero_core.refine import MIN_PAIRS, expected_calls, minimum_calls, trust_info
 
 from . import cache, core, jobs, models_ui, sketching, state
 from . import widgets as w
@@ -54,11 +53,6 @@ def model_for(sketch: FourierSketch) -> tuple[Any | None, str]:
         return model, ("The loaded model is not the one this sketch was made from: refined values explain the "
                        "loaded model.")
     return model, ""
-
-
-def minimum_calls(n: int, q: int) -> int:
-    """The fewest model calls per sequence :func:`refine_shap` accepts (16 antithetic walk pairs)."""
-    return math.ceil(1 + MIN_PAIRS * pair_cost(n, q)) + 1
 
 
 def _call_text(calls: int, model: Any) -> str:

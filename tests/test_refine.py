@@ -417,3 +417,14 @@ def test_positions_the_residual_ignores_have_zero_stderr_and_are_flagged():
     assert r.stderr[:, 2:].max() < 1e-10 and r.stderr[:, :2].min() > 0
     z = (r.values[:, :2] - phi[:, :2]) / r.stderr[:, :2]
     assert float(np.mean(z**2)) < 2.0
+
+
+def test_minimum_calls_and_the_check_raises_a_small_budget_to_it():
+    from shapzero_core.refine import minimum_calls
+
+    for n in (3, 7, 26, 300):
+        lo = minimum_calls(n, Q)
+        assert int((lo - 1) // pair_cost(n, Q)) >= MIN_PAIRS > int((lo - 2) // pair_cost(n, Q))
+    T = structured_table(5, seed=50)
+    rep = check_sketch(TableModel(T), partial_sketch(T, keep=20, seed=1), n_seqs=3, calls_per_seq=10)
+    assert rep.calls_per_seq == minimum_calls(5, Q) and (rep.refined.pairs >= MIN_PAIRS).all()

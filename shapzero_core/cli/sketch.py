@@ -136,6 +136,7 @@ def _executor(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Run ``shapzero sketch``; returns the exit code."""
     from ..alphabet import get_alphabet
+    from ..errors import ModelError
     from ..models import load_model
     from ..sketch import SketchConfig, plan_for_budget, plan_sketch, sketch_model
 
@@ -180,8 +181,12 @@ def run(args: argparse.Namespace) -> int:
 
             log(f"trust check: refining {args.check_seqs} random sequences with the model (about "
                 f"{expected_calls(n, alphabet.q, args.check_seqs, args.check_calls):,} model calls; --no-check skips it)")
-            trust = check_sketch(model, sketch, n_seqs=args.check_seqs, calls_per_seq=args.check_calls,
-                                 seed=args.seed, executor=executor, progress=bar, batch_size=args.batch_size)
+            try:
+                trust = check_sketch(model, sketch, n_seqs=args.check_seqs, calls_per_seq=args.check_calls,
+                                     seed=args.seed, executor=executor, progress=bar, batch_size=args.batch_size)
+            except (ModelError, ValueError) as e:  # the sketch is done: keep it, say why it is unchecked
+                print(f"shapzero: warning: the trust check failed ({' '.join(str(e).split())}); the sketch is "
+                      "written without it", file=sys.stderr)
     except KeyboardInterrupt:
         if cache is not None:
             print(f"shapzero: interrupted; finished blocks are cached in {cache} — run the same command "
