@@ -181,7 +181,8 @@ def expected_calls(n: int, q: int, num_sequences: int, calls_per_seq: int = 2048
     """Model calls :func:`refine_shap` is expected to make without ``target_se`` (stated before running).
 
     ``num_sequences * (1 + pairs * pair_cost(n, q))`` with the number of pairs fixed by ``calls_per_seq``;
-    the counted calls differ by a few percent (the cost of a walk depends on its random completion).
+    the counted calls differ by a few percent (the cost of a walk depends on its random completion), and
+    are far fewer for sequences where the sketch is exact (the zero-residual shortcut stops after 4 pairs).
     """
     m = max(_max_pairs(int(calls_per_seq), n, q), int(min_pairs))
     return round(num_sequences * (1 + m * pair_cost(n, q)))

@@ -281,7 +281,8 @@ def refine_controls(ctx: cache.Ctx, row: int, mask: np.ndarray | None, what: str
     total = expected_calls(sk.n, sk.q, len(rows), calls)
     st.metric("Model calls to refine", f"{total:,}",
               help=f"{len(rows):,} sequence(s) × about {total // max(len(rows), 1):,} calls (the exact count depends "
-                   "on the random walks: steps that change nothing are not queried)")
+                   "on the random walks: steps that change nothing are not queried; a sequence where the sketch "
+                   "is exact stops after a check of 4 walk pairs)")
     st.caption(f"About **{total:,} model calls**{_call_text(total, model)}.")
     if st.button("Refine with the model", key="logo_refine_start", type="primary", icon=":material/model_training:"):
         start_refine(ctx, model, rows, calls)
