@@ -24,7 +24,7 @@ repeats) and :mod:`.motifs` (seqlets, motifs, hypothetical contributions).
 
 from __future__ import annotations
 
-from .explanation import Explanation, explain_sequences, select
+from .explanation import Explanation, explain_sequences, full_codes, full_interactions, select
 from .interactions import carriers, pairwise_summary, top_interactions
 from .motifs import Motif, MotifResult, find_motifs, find_seqlets, hypothetical_shap
 from .positions import (
@@ -47,6 +47,8 @@ __all__ = [
     "explain_sequences",
     "find_motifs",
     "find_seqlets",
+    "full_codes",
+    "full_interactions",
     "hypothetical_shap",
     "pairwise_summary",
     "position_letter_summary",

@@ -13,6 +13,7 @@ from ..alphabet import Alphabet
 from ..fourier import FourierSketch
 from ..sequences import SequenceSet
 from ..shapley import Interactions, baseline, interactions, shap_values
+from ..template import Template
 
 
 # ============================================================================================== explanation
@@ -37,6 +38,9 @@ class Explanation:
         Interaction values ``(N, G)`` of one index (``None`` if not computed).
     extra : pandas.DataFrame
         ``N`` rows of other per-sequence columns (labels from the input file...).
+    template : Template or None
+        The sketch's template (fixed letters), if any. ``X``, ``shap`` and the interaction sets are then in
+        the template's *full* coordinates; fixed positions have SHAP exactly 0 and are in no interaction set.
     """
 
     ids: list[str]
@@ -47,6 +51,7 @@ class Explanation:
     baseline: float
     interactions: Interactions | None = None
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)
+    template: Template | None = None
 
     def __post_init__(self) -> None:
         N = len(self.ids)
@@ -69,6 +74,11 @@ class Explanation:
     def n(self) -> int:
         """Sequence length."""
         return int(self.X.shape[1])
+
+    @property
+    def fixed(self) -> dict[int, str]:
+        """``{1-based position: letter}`` of the template's fixed positions (empty without a template)."""
+        return self.template.fixed_letters() if self.template is not None else {}
 
     @property
     def sequences(self) -> list[str]:
@@ -97,6 +107,7 @@ class Explanation:
             baseline=self.baseline,
             interactions=inter,
             extra=self.extra.iloc[idx].reset_index(drop=True),
+            template=self.template,
         )
 
 
@@ -114,6 +125,45 @@ def _as_index(which: np.ndarray | Sequence[int] | Sequence[bool] | None, N: int)
     return idx
 
 
+def full_codes(sketch: FourierSketch, X: np.ndarray, name: str = "X") -> np.ndarray:
+    """Sequences as the user gives them, validated against the sketch: ``int8 (N, L)`` with ``L`` =
+    :attr:`FourierSketch.sequence_length`.
+
+    Without a template this is ``sketch.check_sequences(X)``. With one, full-length rows must carry the
+    template's letters at its fixed positions (``ValueError`` naming the first row that does not), and rows of
+    the free length are completed with them.
+    """
+    tpl = sketch.template
+    if tpl is None:
+        return sketch.check_sequences(X, name=name)
+    X = np.asarray(X)
+    if X.ndim == 2 and X.shape[1] == tpl.num_free and tpl.num_free != tpl.n:
+        return tpl.expand(X)
+    if X.ndim == 2 and X.shape[1] != tpl.n:
+        raise ValueError(f"{name} has sequences of length {X.shape[1]}; the sketch's template ({tpl.pattern}) "
+                         f"takes {tpl.n} letters (or its {tpl.num_free} free positions)")
+    tpl.restrict(X)  # raises on a mismatch at a fixed position
+    return np.ascontiguousarray(np.asarray(X), dtype=np.int8)
+
+
+def full_interactions(sketch: FourierSketch, X: np.ndarray, index: str = "mobius",
+                      order: int | None = None) -> Interactions:
+    """:func:`shapzero_core.shapley.interactions` of full-length sequences, in full coordinates.
+
+    ``X`` as for :func:`full_codes`. With a template, the closed forms run on the free positions and the
+    position sets are mapped back (0-based full positions); ``Interactions.X`` holds the full sequences.
+    """
+    Xf = full_codes(sketch, X)
+    tpl = sketch.template
+    if tpl is None:
+        return interactions(sketch, Xf, index=index, order=order)
+    inter = interactions(sketch, tpl.restrict(Xf, check=False), index=index, order=order)
+    free = tpl.free
+    sets = tuple(tuple(int(free[p]) for p in S) for S in inter.sets)
+    return Interactions(sets=sets, values=inter.values, index=inter.index, order=inter.order, X=Xf,
+                        alphabet=inter.alphabet)
+
+
 def explain_sequences(
     sketch: FourierSketch,
     seqs: SequenceSet | np.ndarray,
@@ -127,7 +177,9 @@ def explain_sequences(
     ----------
     sketch : FourierSketch
     seqs : SequenceSet or numpy.ndarray
-        The sequences (an ``int (N, n)`` array gets ids ``seq_1..seq_N``).
+        The sequences (an ``int (N, n)`` array gets ids ``seq_1..seq_N``). For a sketch with a template
+        (:attr:`FourierSketch.template`) they have the template's full length (free-length rows are
+        completed with its letters) and must carry its letters at the fixed positions.
     index, order
         Interaction index and maximal order, see :func:`shapzero_core.shapley.interactions`.
     with_interactions : bool
@@ -136,25 +188,34 @@ def explain_sequences(
     Returns
     -------
     Explanation
+        In full coordinates: with a template, ``shap`` is 0 at the fixed positions and interaction sets
+        hold full positions (the closed forms run on the free positions; see :mod:`shapzero_core.template`).
     """
+    L = sketch.sequence_length
+    tpl = sketch.template
     if isinstance(seqs, SequenceSet):
         if seqs.alphabet.letters != sketch.alphabet.letters:
             raise ValueError(
                 f"the sequences use the alphabet {seqs.alphabet.letters} but the sketch uses "
                 f"{sketch.alphabet.letters}"
             )
-        if len(seqs) and seqs.n != sketch.n:
-            raise ValueError(f"the sequences have length {seqs.n} but the sketch explains length {sketch.n}")
+        if len(seqs) and seqs.n != L and not (tpl is not None and seqs.n == tpl.num_free):
+            raise ValueError(f"the sequences have length {seqs.n} but the sketch explains length {L}"
+                             + (f" (its template {tpl.pattern})" if tpl is not None else ""))
         ids, X, extra = list(seqs.ids), seqs.X, seqs.extra
+        X = np.asarray(X).reshape(len(ids), seqs.n if len(seqs) else L)
     else:
-        X = sketch.check_sequences(seqs)
-        ids, extra = [f"seq_{i + 1}" for i in range(X.shape[0])], pd.DataFrame(index=pd.RangeIndex(X.shape[0]))
-    X = sketch.check_sequences(np.asarray(X).reshape(len(ids), sketch.n))
-    phi = shap_values(sketch, X)
+        X = np.asarray(seqs)
+        ids, extra = [f"seq_{i + 1}" for i in range(len(X))], pd.DataFrame(index=pd.RangeIndex(len(X)))
+    X = full_codes(sketch, X)
+    X_free = tpl.restrict(X, check=False) if tpl is not None else X
+    phi = shap_values(sketch, X_free)
     b = baseline(sketch)
     pred = phi.sum(axis=1) + b  # efficiency: sum_i phi_i = f(x) - F[0]
-    inter = interactions(sketch, X, index=index, order=order) if with_interactions else None
-    return Explanation(ids, X, sketch.alphabet, phi, pred, b, inter, extra.reset_index(drop=True))
+    if tpl is not None:
+        phi = tpl.to_full(phi)  # fixed positions are not players: SHAP exactly 0
+    inter = full_interactions(sketch, X, index=index, order=order) if with_interactions else None
+    return Explanation(ids, X, sketch.alphabet, phi, pred, b, inter, extra.reset_index(drop=True), template=tpl)
 
 
 # ============================================================================================== subsets

@@ -281,18 +281,33 @@ def hypothetical_shap(sketch: FourierSketch, X: np.ndarray) -> np.ndarray:
     ``H[s, x_si, i]`` is the ordinary SHAP value. This is what TF-MoDISco calls hypothetical
     contributions.
 
+    Summed over the letters, ``H`` is 0 at every position (each term with ``k_i != 0`` averages out over
+    ``delta``), the mean-centred convention TF-MoDISco expects.
+
     Parameters
     ----------
     sketch : FourierSketch
     X : numpy.ndarray
-        ``int (N, n)``.
+        ``int (N, L)`` sequences as for :func:`~shapzero_core.analysis.explain_sequences` (with a template:
+        full length, or its free positions).
 
     Returns
     -------
     numpy.ndarray
-        ``float32 (N, q, n)``.
+        ``float32 (N, q, L)``; with a template, full coordinates and 0 at the fixed positions (their letter
+        cannot change).
     """
-    X = sketch.check_sequences(X)
+    from .explanation import full_codes
+
+    tpl = sketch.template
+    if tpl is not None:
+        Xf = tpl.restrict(full_codes(sketch, X), check=False)
+        return tpl.to_full(_hypothetical_free(sketch, Xf), axis=2)
+    return _hypothetical_free(sketch, sketch.check_sequences(X))
+
+
+def _hypothetical_free(sketch: FourierSketch, X: np.ndarray) -> np.ndarray:
+    """:func:`hypothetical_shap` in the sketch's own coordinates (``X`` validated ``int8 (N, n)``)."""
     q, n = sketch.q, sketch.n
     deg = sketch.degrees
     keep = deg > 0
