@@ -81,11 +81,15 @@ TABLE_FORMATS = ("csv", "parquet")
 
 # ============================================================================================== tables
 def shap_table(expl: Explanation) -> pd.DataFrame:
-    """Tidy SHAP values: ``seq_id, sequence, position`` (1-based), ``letter, shap``; ``N * n`` rows."""
+    """Tidy SHAP values: ``seq_id, sequence, position`` (1-based), ``letter, shap``; ``N * n`` rows.
+
+    With a template (:attr:`Explanation.template`) every position is listed (full coordinates) and a column
+    ``fixed`` is True at the template's fixed positions, whose ``shap`` is exactly 0.
+    """
     N, n = expl.X.shape
     letters = np.array(list(expl.alphabet.letters))
     seqs = np.asarray(expl.sequences, dtype=object)
-    return pd.DataFrame(
+    df = pd.DataFrame(
         {
             "seq_id": np.repeat(np.asarray(expl.ids, dtype=object), n),
             "sequence": np.repeat(seqs, n),
@@ -94,6 +98,9 @@ def shap_table(expl: Explanation) -> pd.DataFrame:
             "shap": expl.shap.ravel(),
         }
     )
+    if expl.template is not None:
+        df["fixed"] = np.tile(expl.template.fixed_mask(), N)
+    return df
 
 
 def interaction_table(
@@ -468,6 +475,8 @@ def export_all(
             else None,
             "n": sketch.n,
             "q": sketch.q,
+            "template": sketch.template.pattern if sketch.template is not None else None,
+            "sequence_length": sketch.sequence_length,
             "alphabet": sketch.alphabet.to_dict(),
             "num_coefficients": sketch.num_coefficients,
             "count_by_order": {str(k): v for k, v in sketch.count_by_order().items()},
@@ -528,18 +537,20 @@ def _write_figures(expl, pls, split, top, motifs, diff, fig_dir: Path, cfg: Expo
     ff = cfg.figure_formats
     paths: list[Path] = []
     paths += save_figure(
-        logo_matplotlib(pls.matrix(), title=f"Mean SHAP by position and letter (N={expl.N})", ylabel="mean SHAP"),
+        logo_matplotlib(pls.matrix(), title=f"Mean SHAP by position and letter (N={expl.N})", ylabel="mean SHAP",
+                        fixed=expl.fixed),
         fig_dir / "logo_position_letter", ff,
     )
     paths += save_figure(
         logo_matplotlib(split.matrix("positive"), below=split.matrix("negative"), ylabel="mean split value",
-                        title="Interactions of order >= 2 split over their positions (positive up, negative down)"),
+                        title="Interactions of order >= 2 split over their positions (positive up, negative down)",
+                        fixed=expl.fixed),
         fig_dir / "logo_split_interactions", ff,
     )
     for s in range(min(cfg.logos_for, expl.N)):
         paths += save_figure(
             logo_matplotlib(saliency_matrix(expl.shap[s], expl.sequences[s], expl.alphabet),
-                            title=f"SHAP logo of {expl.ids[s]}"),
+                            title=f"SHAP logo of {expl.ids[s]}", fixed=expl.fixed),
             fig_dir / f"logo_seq_{s + 1}", ff,
         )
     if expl.interactions is not None:

@@ -26,6 +26,15 @@ from __future__ import annotations
 
 from .explanation import Explanation, explain_sequences, full_codes, full_interactions, select
 from .interactions import carriers, pairwise_summary, top_interactions
+from .matching import MotifDatabase, load_jaspar, read_meme_database, tomtom_matches
+from .modisco import (
+    ModiscoConfig,
+    ModiscoMotif,
+    MotifSearch,
+    TooFewSeqletsError,
+    discover_motifs,
+    write_motifs,
+)
 from .motifs import Motif, MotifResult, find_motifs, find_seqlets, hypothetical_shap
 from .positions import (
     PositionLetterSummary,
@@ -38,23 +47,33 @@ from .repeats import repeat_spacing_summary, spaced_repeats
 
 __all__ = [
     "Explanation",
+    "ModiscoConfig",
+    "ModiscoMotif",
     "Motif",
+    "MotifDatabase",
     "MotifResult",
+    "MotifSearch",
     "PositionLetterSummary",
     "SplitSummary",
+    "TooFewSeqletsError",
     "carriers",
     "difference_summary",
+    "discover_motifs",
     "explain_sequences",
     "find_motifs",
     "find_seqlets",
     "full_codes",
     "full_interactions",
     "hypothetical_shap",
+    "load_jaspar",
     "pairwise_summary",
     "position_letter_summary",
+    "read_meme_database",
     "repeat_spacing_summary",
     "select",
     "spaced_repeats",
     "split_interaction_summary",
+    "tomtom_matches",
     "top_interactions",
+    "write_motifs",
 ]

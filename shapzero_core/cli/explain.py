@@ -59,12 +59,12 @@ def run(args: argparse.Namespace) -> int:
     if args.interactions in ("faith-shap", "stii") and args.order is None:
         raise UserError(f"--interactions {args.interactions} needs --order L (the maximal order)")
     sketch = FourierSketch.load(args.sketch)
-    seqs = read_sequences(args.sequences, alphabet=sketch.alphabet, n=sketch.n, format=args.seq_format,
+    seqs = read_sequences(args.sequences, alphabet=sketch.alphabet, n=sketch.sequence_length, template=sketch.template, format=args.seq_format,
                           seq_column=args.seq_column, id_column=args.id_column,
                           max_bytes=int(args.max_mb * 1024 * 1024))
     if len(seqs) == 0:
         reasons = "; ".join(seqs.rejected["reason"].astype(str).head(3))
-        raise UserError(f"{args.sequences}: no usable sequence of length {sketch.n} ({len(seqs.rejected)} rejected, "
+        raise UserError(f"{args.sequences}: no usable sequence of length {sketch.sequence_length} ({len(seqs.rejected)} rejected, "
                         f"e.g. {reasons})")
     expl = explain_sequences(sketch, seqs, index=args.interactions or "mobius", order=args.order,
                              with_interactions=args.interactions is not None)

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     seqs = read_sequences(
         args.sequences,
         alphabet=sketch.alphabet,
-        n=sketch.n,
+        n=sketch.sequence_length, template=sketch.template,
         format=args.seq_format,
         seq_column=args.seq_column,
         id_column=args.id_column,
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     if len(seqs) == 0:
         reasons = "; ".join(seqs.rejected["reason"].astype(str).head(3))
         raise UserError(
-            f"{args.sequences}: no sequence of length {sketch.n} in the {sketch.alphabet.name} alphabet "
+            f"{args.sequences}: no sequence of length {sketch.sequence_length} in the {sketch.alphabet.name} alphabet "
             f"({len(seqs.rejected)} rejected, e.g. {reasons})"
         )
     compare_values = None
