@@ -199,3 +199,36 @@ def test_hypothetical_shap_equals_single_letter_variants():
         if tpl is not None:
             assert (H[:, :, [2, 3]] == 0).all()
             assert full_codes(sk, X).shape == (6, N_FULL)
+
+
+# ----------------------------------------------------------------------------- command line
+def test_cli_sketch_with_a_template_then_explain_full_length_sequences(tmp_path, capsys):
+    from shapzero_core.cli import main
+    from shapzero_core.export import read_table
+    from shapzero_core.sequences import to_fasta
+
+    out = tmp_path / "s.npz"
+    rc = main(["sketch", "--model", "models_fixtures:gc_count", "--length", "7", "--template", PATTERN, "--b", "3",
+               "--test-size", "200", "--no-cache", "--out", str(out), "--quiet"])
+    assert rc == 0
+    sk = FourierSketch.load(out)
+    assert sk.template.pattern == PATTERN and sk.n == 5
+    assert json.loads(out.with_suffix(".json").read_text())["metadata"]["template"] == PATTERN
+    seqs = random_sequences(20, 7, template=PATTERN, seed=4)
+    text = to_fasta(seqs) + ">bad\nACAAAAA\n"
+    (tmp_path / "s.fa").write_text(text)
+    rc = main(["explain", "--sketch", str(out), "--sequences", str(tmp_path / "s.fa"), "--out", str(tmp_path / "e")])
+    assert rc == 0
+    shap = read_table(tmp_path / "e" / "shap.csv")
+    assert len(shap) == 20 * 7 and set(shap["position"]) == set(range(1, 8))
+    fixed = shap[shap["fixed"]]
+    assert set(fixed["position"]) == {3, 4} and (fixed["shap"] == 0).all() and (fixed["letter"] == "G").all()
+    # gc_count: every free C/G adds 1 - 1/2 (its mean), so SHAP is +-0.5 at free positions
+    free = shap[~shap["fixed"]]
+    np.testing.assert_allclose(free["shap"].abs(), 0.5, atol=1e-8)
+    rej = read_table(tmp_path / "e" / "rejected.csv")
+    assert rej["reason"].iloc[0] == "template: position 3 is 'A' but the template fixes 'G'"
+    rc = main(["sketch", "--model", "models_fixtures:gc_count", "--length", "7", "--template", "..GG", "--b", "2",
+               "--no-cache", "--out", str(tmp_path / "x.npz"), "--quiet"])
+    assert rc == 2
+    assert "has 4 positions but the model takes sequences of length 7" in capsys.readouterr().err
