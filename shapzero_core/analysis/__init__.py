@@ -13,13 +13,14 @@ Main entry points
 * :func:`explain_sequences` -> :class:`Explanation`
 * :func:`position_letter_summary`, :func:`split_interaction_summary`, :func:`difference_summary`
 * :func:`top_interactions`, :func:`spaced_repeats`, :func:`repeat_spacing_summary`
-* :func:`find_seqlets`, :func:`find_motifs`
+* :func:`discover_motifs` (TF-MoDISco on hypothetical SHAP, TOMTOM against JASPAR), :func:`write_motifs`
 * :func:`select` (boolean masks for subsets by ids, a label column, or a prediction range)
 * :func:`hypothetical_shap` (SHAP value each letter *would* get at each position, for TF-MoDISco)
 
 Where things live: :mod:`.explanation` (the :class:`Explanation` and subsets), :mod:`.positions` (position x
 letter summaries), :mod:`.interactions` (pairwise maps, top interactions, carriers), :mod:`.repeats` (spaced
-repeats) and :mod:`.motifs` (seqlets, motifs, hypothetical contributions).
+repeats), :mod:`.motifs` (hypothetical contributions), :mod:`.modisco` (TF-MoDISco motifs) and :mod:`.matching`
+(TOMTOM against JASPAR or a MEME file).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from .modisco import (
     discover_motifs,
     write_motifs,
 )
-from .motifs import Motif, MotifResult, find_motifs, find_seqlets, hypothetical_shap
+from .motifs import hypothetical_shap
 from .positions import (
     PositionLetterSummary,
     SplitSummary,
@@ -49,9 +50,7 @@ __all__ = [
     "Explanation",
     "ModiscoConfig",
     "ModiscoMotif",
-    "Motif",
     "MotifDatabase",
-    "MotifResult",
     "MotifSearch",
     "PositionLetterSummary",
     "SplitSummary",
@@ -60,8 +59,6 @@ __all__ = [
     "difference_summary",
     "discover_motifs",
     "explain_sequences",
-    "find_motifs",
-    "find_seqlets",
     "full_codes",
     "full_interactions",
     "hypothetical_shap",

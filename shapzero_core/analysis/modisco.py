@@ -328,7 +328,7 @@ def discover_motifs(
     prog("modisco", 0, 1, f"TF-MoDISco on {N:,} sequences of {L} letters")
     from modiscolite import tfmodisco
 
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), _modisco_errors(N):
         pos, neg = tfmodisco.TFMoDISco(
             ohe, hyp, sliding_window_size=s["window"], flank_size=s["flank"],
             min_metacluster_size=cfg.min_metacluster_size, target_seqlet_fdr=cfg.target_seqlet_fdr,
@@ -390,6 +390,19 @@ def discover_motifs(
     return MotifSearch(motifs=motifs, num_sequences=N, seqlet_counts=counts, settings=settings,
                        database=db.source if db is not None else "", timings=timings, notes=tuple(notes),
                        _raw=(pos, neg, s["window"]))
+
+
+@contextlib.contextmanager
+def _modisco_errors(N: int):
+    """TF-MoDISco's failures on degenerate scores as one clear ValueError."""
+    try:
+        yield
+    except ValueError as e:
+        if "empty sequence" in str(e):  # every seqlet filtered before clustering (identical contributions)
+            raise ValueError(f"TF-MoDISco could not cluster the seqlets of these {N:,} sequences: their "
+                             "contributions are too uniform (e.g. an exact model whose sites all score the "
+                             "same); try more varied sequences") from e
+        raise
 
 
 def _with_matches(m: ModiscoMotif, matches: pd.DataFrame) -> ModiscoMotif:
