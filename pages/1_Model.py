@@ -121,7 +121,9 @@ if st.button("Measure throughput again", key="model_measure"):
 models_ui.template_form(model, base, tpl)
 
 st.subheader("Test prediction")
-if "model_test_seq" not in st.session_state or len(st.session_state["model_test_seq"]) != int(base.n):
+_for = (getattr(model, "identity", "") or id(model), tpl.pattern if tpl is not None else "")
+if "model_test_seq" not in st.session_state or st.session_state.get("model_test_for") != _for:
+    st.session_state["model_test_for"] = _for
     st.session_state["model_test_seq"] = "".join(
         np.random.default_rng(0).choice(list(model.alphabet.letters), int(base.n)))
     if tpl is not None:
