@@ -45,7 +45,7 @@ def test_template_from_model_page_to_greyed_logo(server, page):
     page.locator(key_css("sketch_start")).get_by_role("button").click()
     page.get_by_text(SKETCH_REPORT).first.wait_for(timeout=180_000)
     assert_no_exception(page, "Sketch page after the templated sketch")
-    expect(page.locator('[data-testid="stSidebar"]').get_by_text("free of 26")).to_be_visible(timeout=30_000)
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text("free of 26").first).to_be_visible(timeout=30_000)
 
     go(page, "Sequences")
     page.locator(key_css("random_go")).get_by_role("button").click()
