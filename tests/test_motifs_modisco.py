@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from planted_motifs import PwmScan, jaspar_ppm, sequences_with_instances
 
 from shapzero_core import FourierSketch, get_alphabet
 from shapzero_core.analysis import (
@@ -21,6 +20,7 @@ from shapzero_core.analysis import (
 )
 from shapzero_core.analysis.matching import _bh, write_meme
 from shapzero_core.cli import main
+from shapzero_core.pwm_scan import PwmScan, jaspar_ppm, sequences_with_instances
 from shapzero_core.sequences import SequenceSet, to_fasta
 from shapzero_core.sketch import SketchConfig, sketch_model
 

@@ -1,7 +1,17 @@
-"""A planted motif model for the motif tests and benchmarks: the best match of a JASPAR matrix (CTCF, MA0139)
-at any offset on either strand (a PWM scan), and sequences that carry sampled instances of it.
+"""Planted-motif models to check motif discovery end to end: the best match of a JASPAR matrix (e.g. CTCF,
+MA0139) at any offset on either strand (a PWM scan), and sequences that carry sampled sites of it.
 
-Not importable from the package: the matrix comes from pyjaspar's offline JASPAR database.
+::
+
+    from shapzero_core.pwm_scan import PwmScan, jaspar_ppm, sequences_with_instances
+
+    ppm = jaspar_ppm("MA0139")                     # (w, 4) from pyjaspar's offline JASPAR2024
+    model = PwmScan(ppm, n=30)                     # int8 (N, 30) -> best log2-odds score over offsets, strands
+    X, offsets = sequences_with_instances(ppm, 2000, 30)
+
+Used by ``tests/test_motifs_modisco.py`` and ``bench/bench_motifs.py``: the sketch of such a model is
+approximate (a maximum over offsets is not sparse), which is realistic, and TF-MoDISco on its hypothetical SHAP
+values must give back the planted matrix as the best TOMTOM match.
 """
 
 from __future__ import annotations
@@ -10,7 +20,9 @@ import hashlib
 
 import numpy as np
 
-from shapzero_core.analysis.matching import load_jaspar
+from .analysis.matching import load_jaspar
+
+__all__ = ["PwmScan", "jaspar_ppm", "sequences_with_instances"]
 
 
 def jaspar_ppm(motif_id: str = "MA0139", release: str = "JASPAR2024") -> np.ndarray:
@@ -20,7 +32,17 @@ def jaspar_ppm(motif_id: str = "MA0139", release: str = "JASPAR2024") -> np.ndar
 
 
 class PwmScan:
-    """``f(x)`` = the best log-odds score of the motif over every offset and both strands (``n`` letters)."""
+    """``f(x)`` = the best log2-odds score of the motif over every offset and both strands (``n`` letters).
+
+    Parameters
+    ----------
+    ppm : numpy.ndarray
+        ``float (w, 4)`` letter probabilities (A, C, G, T).
+    n : int
+        Sequence length (at least ``w``).
+    pseudocount : float
+        Added to every probability before the log-odds against a uniform background.
+    """
 
     def __init__(self, ppm: np.ndarray, n: int, pseudocount: float = 0.01) -> None:
         P = (ppm + pseudocount) / (ppm + pseudocount).sum(axis=1, keepdims=True)
@@ -31,6 +53,7 @@ class PwmScan:
         self.identity = f"pwm-scan-{n}-" + hashlib.sha256(self.W.tobytes()).hexdigest()[:16]
 
     def scores(self, X: np.ndarray) -> np.ndarray:
+        """``float64 (N, 2 (n - w + 1))``: the score at every offset, forward and reverse strand."""
         X = np.asarray(X, dtype=np.intp)
         cols = np.arange(self.w)
         out = np.empty((X.shape[0], 2 * (self.n - self.w + 1)))
@@ -41,6 +64,7 @@ class PwmScan:
         return out
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
+        """``int (N, n)`` codes -> ``float64 (N,)`` best score."""
         return self.scores(X).max(axis=1)
 
 
