@@ -5,7 +5,7 @@ N sequences, each carrying one sampled CTCF site, are searched for motifs for ea
 hypothetical contributions is what they replace: explaining every single-letter variant (3 n variants per
 sequence, each explained with the same closed form), checked equal first.
 
-    python bench/bench_motifs.py                 # N = 1,000 and 10,000
+    python bench/bench_motifs.py                 # N = 1,000, 2,000 and 10,000
     python bench/bench_motifs.py --sizes 1000    # quicker
 
 Prints one table; timings are wall seconds on this machine (with its load average).
@@ -40,7 +40,7 @@ def variants_peer(sk, X):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="1000,10000")
+    ap.add_argument("--sizes", default="1000,2000,10000")
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--b", type=int, default=5)
     a = ap.parse_args()
@@ -70,11 +70,14 @@ def main() -> None:
         t0 = time.perf_counter()
         try:
             res = discover_motifs(sk, X)
-            found = res.motifs[0]
-            best = found.best_match
-            what = (f"{len(res.motifs)} motifs; top: {found.num_seqlets} seqlets -> {best['target_id']} "
-                    f"{best['target_name']} q={best['q_value']:.1e}") if best else f"{len(res.motifs)} motifs"
             tm = res.timings
+            if res.motifs:
+                found = res.motifs[0]
+                best = found.best_match
+                what = (f"{len(res.motifs)} motifs; top: {found.num_seqlets} seqlets -> {best['target_id']} "
+                        f"{best['target_name']} q={best['q_value']:.1e}") if best else f"{len(res.motifs)} motifs"
+            else:
+                what = "no motif: " + "; ".join(res.notes)
         except TooFewSeqletsError as e:
             what, tm = str(e)[:80], {"modisco": float("nan"), "tomtom": float("nan")}
         total = time.perf_counter() - t0
