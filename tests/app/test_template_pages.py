@@ -66,3 +66,50 @@ def test_motifs_page_of_a_protein_sketch_shows_spaced_repeats_only():
     at = app_with(sk, seqs, page="pages/6_Motifs.py")
     assert not at.exception
     assert any("TF-MoDISco and JASPAR are for DNA and RNA" in m.value for m in at.info)
+
+
+def test_export_page_offers_the_motifs_of_a_finished_run(sketch, seqs, monkeypatch):
+    """A finished TF-MoDISco run of this sketch and these sequences: the Export page offers its tables and zip."""
+    import io
+    import json
+    import zipfile
+
+    import pandas as pd
+    import streamlit as st
+
+    from shapzero_core.analysis import ModiscoMotif, MotifSearch
+    from shapzero_core.analysis.matching import MATCH_COLUMNS
+    from studio_ui import core, jobs, motifs_ui
+
+    ppm = np.full((6, 4), 0.25)
+    ppm[:, 2] = 0.7
+    ppm /= ppm.sum(1, keepdims=True)
+    m = ModiscoMotif(name="pos_patterns.pattern_0", sign=1, ppm=ppm, cwm=ppm * 0.1, hcwm=ppm * 0.1, trim=(0, 6),
+                     num_seqlets=25, num_sequences=25,
+                     seqlets=pd.DataFrame({"motif": ["pos_patterns.pattern_0"], "seq": [0], "seq_id": [seqs.ids[0]],
+                                           "start": [2], "end": [7], "strand": ["+"], "letters": ["GGGGGG"],
+                                           "contribution": [0.5]}),
+                     matches=pd.DataFrame([["pos_patterns.pattern_0", 1, "MA0000.1", "TEST", 1e-5, 1e-2, 1e-3, 0, 6,
+                                            "+"]], columns=MATCH_COLUMNS))
+    res = MotifSearch([m], len(seqs), {"positive": 25, "negative": 0}, {"window": 5}, "JASPAR2024 CORE vertebrates",
+                      {"modisco": 1.0})
+    key = json.dumps([core.sketch_key(sketch), core.sequences_key(seqs), {}])
+    rec = jobs.start_job("test motifs", lambda r: res, info={"key": key})
+    rec.thread.join(5)
+    made: dict = {}
+    real = st.download_button
+
+    def spy(label, data, file_name=None, *a, key=None, **kw):
+        made[key] = (file_name, data)
+        return real(label, data, file_name, *a, key=key, **kw)
+
+    monkeypatch.setattr(st, "download_button", spy)
+    at = app_with(sketch, seqs)
+    at.session_state[motifs_ui.JOB] = rec.id
+    at.switch_page("pages/7_Export.py").run()
+    assert not at.exception
+    assert {"dl_motifs_zip", "dl_motifs_csv", "dl_motif_matches_csv", "dl_motif_carriers_csv", "dl_motif_1_svg"} <= set(made)
+    z = zipfile.ZipFile(io.BytesIO(made["dl_motifs_zip"][1]()))
+    names = set(z.namelist())
+    assert {"motifs/motifs.meme", "motifs/matches.tsv", "motifs/motif_seqlets.tsv"} <= names
+    assert "MA0000.1" in z.read("motifs/matches.tsv").decode()
