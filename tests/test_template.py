@@ -119,6 +119,7 @@ def test_templated_model_identity_and_spec_rebuild():
     X = np.random.default_rng(0).integers(0, 4, (10, 5), dtype=np.int8)
     np.testing.assert_array_equal(rebuilt(X), m1(X))
     assert load_model("models_fixtures:gc_count", n=N_FULL, template=PATTERN).identity == m1.identity
+    assert load_model(m1) is m1  # an adapter passes through
     assert with_template(base, "") is base and with_template(base, ".......") is base
     with pytest.raises(ValueError, match="has 4 positions but the model takes sequences of length 7"):
         with_template(base, "..GG")

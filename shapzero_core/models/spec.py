@@ -18,7 +18,7 @@ from .callable_model import CallableModel
 from .command_model import CommandModel
 from .http_model import HttpModel
 from .onnx_model import OnnxModel
-from .template_model import with_template
+from .template_model import TemplateModel, with_template
 
 _SPEC_OPTIONS = {
     "n", "alphabet", "layout", "output", "task", "batch_size", "allowed_hosts", "sha256", "threads",
@@ -147,6 +147,8 @@ def load_model(
                           batch_size=batch_size, allowed_hosts=allowed_hosts)
         return with_template(base, tpl)
     common = {"n": n, "alphabet": alphabet, "batch_size": batch_size}
+    if isinstance(spec, TemplateModel) and all(v is None for v in (n, alphabet, layout, output, task, batch_size)):
+        return spec
     if isinstance(spec, _BaseModel) and all(v is None for v in (n, alphabet, layout, output, task, batch_size)):
         return spec
     if isinstance(spec, bytes | bytearray | memoryview):
