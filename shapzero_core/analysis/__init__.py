@@ -25,7 +25,14 @@ repeats), :mod:`.motifs` (hypothetical contributions), :mod:`.modisco` (TF-MoDIS
 
 from __future__ import annotations
 
-from .explanation import Explanation, explain_sequences, full_codes, full_interactions, select
+from .explanation import (
+    Explanation,
+    explain_sequences,
+    full_codes,
+    full_interactions,
+    refined_explanation,
+    select,
+)
 from .interactions import carriers, pairwise_summary, top_interactions
 from .matching import MotifDatabase, load_jaspar, read_meme_database, tomtom_matches
 from .modisco import (
@@ -66,6 +73,7 @@ __all__ = [
     "pairwise_summary",
     "position_letter_summary",
     "read_meme_database",
+    "refined_explanation",
     "repeat_spacing_summary",
     "select",
     "spaced_repeats",

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..alphabet import Alphabet
 from ..fourier import FourierSketch
+from ..refine import RefinedShap, sketch_error_bars
 from ..sequences import SequenceSet
 from ..shapley import Interactions, baseline, interactions, shap_values
 from ..template import Template
@@ -41,6 +42,13 @@ class Explanation:
     template : Template or None
         The sketch's template (fixed letters), if any. ``X``, ``shap`` and the interaction sets are then in
         the template's *full* coordinates; fixed positions have SHAP exactly 0 and are in no interaction set.
+    stderr : numpy.ndarray or None
+        ``float64 (N, n)`` uncertainty of every SHAP value (None: unknown), of the kind ``stderr_kind``.
+    stderr_kind : str
+        ``"refined"``: standard errors of values refined with the model
+        (:func:`shapzero_core.refine.refine_shap`); ``"trust check"``: sketch-only values, the calibrated
+        per-position RMS error of the sketch's trust check (:func:`shapzero_core.refine.sketch_error_bars`:
+        a typical error over random sequences, not a per-value guarantee); ``""``: none.
     """
 
     ids: list[str]
@@ -52,6 +60,8 @@ class Explanation:
     interactions: Interactions | None = None
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)
     template: Template | None = None
+    stderr: np.ndarray | None = None
+    stderr_kind: str = ""
 
     def __post_init__(self) -> None:
         N = len(self.ids)
@@ -64,6 +74,10 @@ class Explanation:
             raise ValueError("interactions have a different number of sequences")
         if len(self.extra) != N:
             object.__setattr__(self, "extra", pd.DataFrame(index=pd.RangeIndex(N)))
+        if self.stderr is not None and np.shape(self.stderr) != self.shap.shape:
+            raise ValueError(f"stderr has shape {np.shape(self.stderr)}, expected {self.shap.shape}")
+        if self.stderr is None and self.stderr_kind:
+            object.__setattr__(self, "stderr_kind", "")
 
     @property
     def N(self) -> int:
@@ -108,6 +122,8 @@ class Explanation:
             interactions=inter,
             extra=self.extra.iloc[idx].reset_index(drop=True),
             template=self.template,
+            stderr=self.stderr[idx] if self.stderr is not None else None,
+            stderr_kind=self.stderr_kind,
         )
 
 
@@ -190,6 +206,7 @@ def explain_sequences(
     Explanation
         In full coordinates: with a template, ``shap`` is 0 at the fixed positions and interaction sets
         hold full positions (the closed forms run on the free positions; see :mod:`shapzero_core.template`).
+        With ``stderr`` from the sketch's trust check when it has one (``stderr_kind = "trust check"``).
     """
     L = sketch.sequence_length
     tpl = sketch.template
@@ -212,10 +229,37 @@ def explain_sequences(
     phi = shap_values(sketch, X_free)
     b = baseline(sketch)
     pred = phi.sum(axis=1) + b  # efficiency: sum_i phi_i = f(x) - F[0]
+    se = sketch_error_bars(sketch, X.shape[0])
     if tpl is not None:
         phi = tpl.to_full(phi)  # fixed positions are not players: SHAP exactly 0
+        se = tpl.to_full(se) if se is not None else None  # ... and carry no error
     inter = full_interactions(sketch, X, index=index, order=order) if with_interactions else None
-    return Explanation(ids, X, sketch.alphabet, phi, pred, b, inter, extra.reset_index(drop=True), template=tpl)
+    return Explanation(ids, X, sketch.alphabet, phi, pred, b, inter, extra.reset_index(drop=True), template=tpl,
+                       stderr=se, stderr_kind="trust check" if se is not None else "")
+
+
+def refined_explanation(expl: Explanation, refined: RefinedShap) -> Explanation:
+    """``expl`` with the SHAP values refined with the model (same sequences, same order).
+
+    ``shap`` and ``stderr`` become the refined values and their standard errors (``stderr_kind =
+    "refined"``); ``predictions`` the model's own ``f(x)`` (efficiency then holds within the errors:
+    ``sum_i phi_i ~ f(x) - F[0]``). ``extra`` gains ``sketch_prediction`` and ``model_calls``; the
+    interactions stay the sketch's. With a template, ``refined`` is in the sketch's free coordinates (what
+    :func:`~shapzero_core.refine.refine_shap` returns for a templated model) and is mapped to full positions.
+    """
+    tpl = expl.template
+    values, stderr = refined.values, refined.stderr
+    X_ref = expl.X
+    if tpl is not None and refined.values.shape[1:] == (tpl.num_free,):
+        X_ref = tpl.restrict(expl.X, check=False)
+        values, stderr = tpl.to_full(values), tpl.to_full(stderr)
+    if values.shape != expl.shap.shape or not np.array_equal(refined.X, X_ref):
+        raise ValueError(f"the refined values are for {refined.N} other sequences than this explanation's {expl.N}")
+    extra = expl.extra.reset_index(drop=True).copy()
+    extra["sketch_prediction"] = expl.predictions
+    extra["model_calls"] = np.asarray(refined.calls_per_seq, dtype=np.int64)
+    return Explanation(expl.ids, expl.X, expl.alphabet, values, refined.model_predictions, expl.baseline,
+                       expl.interactions, extra, template=tpl, stderr=stderr, stderr_kind="refined")
 
 
 # ============================================================================================== subsets
