@@ -233,3 +233,21 @@ def test_cli_sketch_with_a_template_then_explain_full_length_sequences(tmp_path,
                "--no-cache", "--out", str(tmp_path / "x.npz"), "--quiet"])
     assert rc == 2
     assert "has 4 positions but the model takes sequences of length 7" in capsys.readouterr().err
+
+
+def test_refined_values_of_a_templated_sketch_are_mapped_to_full_positions():
+    """refine_shap works in the sketch's free coordinates (the templated model); refined_explanation maps the
+    values back, with 0 (and stderr 0) at the fixed positions, equal to brute force on the free game."""
+    from shapzero_core.analysis import refined_explanation
+    from shapzero_core.refine import refine_shap
+
+    tpl = Template(PATTERN)
+    sk = exact_sketch(tpl)
+    model = with_template(CallableModel(full_model, n=N_FULL), PATTERN)
+    seqs = random_sequences(4, N_FULL, template=PATTERN, seed=8)
+    ex = explain_sequences(sk, seqs)
+    r = refine_shap(model, sk, tpl.restrict(seqs.X), calls_per_seq=256, seed=0)
+    ref = refined_explanation(ex, r)
+    assert ref.shap.shape == (4, N_FULL) and ref.stderr_kind == "refined"
+    assert (ref.shap[:, [2, 3]] == 0).all() and (ref.stderr[:, [2, 3]] == 0).all()
+    np.testing.assert_allclose(ref.shap, ex.shap, atol=1e-8)  # exact sketch: the residual is zero
