@@ -5,7 +5,7 @@ import streamlit as st
 
 from shapzero_core.analysis import select
 from shapzero_core.figures import logo_plotly, saliency_matrix
-from studio_ui import cache
+from studio_ui import cache, refining
 from studio_ui import widgets as w
 
 w.page_frame("logos")
@@ -64,29 +64,32 @@ if same:
 
 
 def _logo(matrix, title: str, ylabel: str):
-    fig = logo_plotly(matrix, title=title, ylabel=ylabel, height=300)
+    fig = logo_plotly(matrix, title=title, ylabel=ylabel, height=300, fixed=ex.fixed)
     if yr is not None:
         fig.update_yaxes(range=list(yr))
     return fig
 
 
-fig_one = _logo(M_one, f"SHAP logo of {ex.ids[row]}", "SHAP value")
 title_all = f"Mean SHAP by position and letter over {what}"
 fig_all = cache.figure(("logo_all", ctx.key, cache.mask_key(mask), title_all, yr),
                        lambda: _logo(M_all, title_all, "mean SHAP"))
 with one_slot:
     st.markdown(f"f(x) = **{ex.predictions[row]:.4f}** = baseline {ex.baseline:.4f} + sum of SHAP "
                 f"{ex.shap[row].sum():+.4f}")
-    w.plotly(fig_one, key="logo_one_chart")
+    refining.sequence_logos(ctx, ex, row, yr)
     st.caption(f"Sequence: `{seq}`")
+    refining.refine_controls(ctx, row, mask, what)
 w.plotly(fig_all, key="logo_all_chart")
 st.caption("Each letter's height is the mean SHAP value at that position over the sequences carrying it; "
-           "letters never seen at a position are left out.")
+           "letters never seen at a position are left out."
+           + (f" Grey letters on grey bands are fixed by the template ({', '.join(f'{v} at {k}' for k, v in ex.fixed.items())}): "
+              "they are not players, their SHAP value is 0." if ex.fixed else ""))
 
 if st.toggle("Show the interactions split over their positions (order ≥ 2)", key="logo_show_split"):
     split = cache.split_summary(ctx, ctx.key, mask, cache.mask_key(mask))
     w.plotly(cache.figure(("logo_split", ctx.key, cache.mask_key(mask)), lambda: logo_plotly(
         split.matrix("positive"), below=split.matrix("negative"), ylabel="mean split value",
-        title="Positive parts of the interactions up, negative parts down", height=300)), key="logo_split_chart")
+        title="Positive parts of the interactions up, negative parts down", height=300, fixed=ex.fixed)),
+        key="logo_split_chart")
     st.caption("Every interaction of order d is shared equally among its d positions; the positive and the "
                "negative parts are averaged separately, so opposite effects do not cancel.")

@@ -4,13 +4,18 @@ Every table keeps the original sequence ids (``seq_id``) and uses 1-based positi
 
 Tables
 ------
-``shap_long``      ``seq_id, sequence, position, letter, shap`` (one row per sequence and position)
+``shap_long``      ``seq_id, sequence, position, letter, shap, stderr`` (one row per sequence and position;
+                   ``stderr`` is the value's uncertainty, empty when unknown: see ``run.json``'s
+                   ``stderr`` entry for its kind)
 ``interactions``   ``seq_id, positions, letters, order, index, value`` (``positions`` is a string of
                    1-based positions joined by ``","``, e.g. ``"3,7"``; letters in the same order)
-``shap_wide``      one row per sequence: ``seq_id, sequence, prediction, shap_1 .. shap_n`` and the input
-                   file's other columns
-summaries          position x letter summary, split-interaction summary, top interactions, spaced repeats,
-                   motifs, motif PWMs and carriers (see :mod:`shapzero_core.analysis`)
+``shap_wide``      one row per sequence: ``seq_id, sequence, prediction, shap_1 .. shap_n``, ``stderr_1 ..
+                   stderr_n`` when known, and the input file's other columns
+summaries          position x letter summary, split-interaction summary, top interactions, spaced repeats
+                   (see :mod:`shapzero_core.analysis`)
+``motifs/``        with ``ExportConfig(motifs=True)`` (CLI ``--motifs``) or a given motif search: TF-MoDISco
+                   motifs named against JASPAR (:func:`shapzero_core.analysis.write_motifs`: motifs.meme,
+                   matches.tsv, motifs.tsv, motif_seqlets.tsv, modisco.h5, logos)
 
 TF-MoDISco
 ----------
@@ -45,8 +50,6 @@ from .analysis import (
     Explanation,
     difference_summary,
     explain_sequences,
-    find_motifs,
-    find_seqlets,
     hypothetical_shap,
     pairwise_summary,
     position_letter_summary,
@@ -69,6 +72,7 @@ __all__ = [
     "modisco_arrays",
     "read_table",
     "shap_table",
+    "stderr_note",
     "wide_table",
     "write_modisco",
     "write_table",
@@ -81,19 +85,43 @@ TABLE_FORMATS = ("csv", "parquet")
 
 # ============================================================================================== tables
 def shap_table(expl: Explanation) -> pd.DataFrame:
-    """Tidy SHAP values: ``seq_id, sequence, position`` (1-based), ``letter, shap``; ``N * n`` rows."""
+    """Tidy SHAP values: ``seq_id, sequence, position`` (1-based), ``letter, shap, stderr``; ``N * n`` rows.
+
+    ``stderr`` is ``expl.stderr`` (NaN when the explanation has none): the standard error of a refined
+    value, or the calibrated per-position error of a sketch-only value (``expl.stderr_kind``).
+
+    With a template (:attr:`Explanation.template`) every position is listed (full coordinates) and a column
+    ``fixed`` is True at the template's fixed positions, whose ``shap`` (and ``stderr``) is exactly 0.
+    """
     N, n = expl.X.shape
     letters = np.array(list(expl.alphabet.letters))
     seqs = np.asarray(expl.sequences, dtype=object)
-    return pd.DataFrame(
+    se = expl.stderr.ravel() if expl.stderr is not None else np.full(N * n, np.nan)
+    df = pd.DataFrame(
         {
             "seq_id": np.repeat(np.asarray(expl.ids, dtype=object), n),
             "sequence": np.repeat(seqs, n),
             "position": np.tile(np.arange(1, n + 1, dtype=np.int64), N),
             "letter": letters[expl.X.ravel().astype(np.intp)],
             "shap": expl.shap.ravel(),
+            "stderr": se,
         }
     )
+    if expl.template is not None:
+        df["fixed"] = np.tile(expl.template.fixed_mask(), N)
+    return df
+
+
+def stderr_note(expl: Explanation) -> str:
+    """One line saying what the ``stderr`` column of the tables means for this explanation."""
+    if expl.stderr_kind == "refined":
+        return ("standard errors of SHAP values refined with the model (unbiased estimates; the sketch as a "
+                "control variate)")
+    if expl.stderr_kind == "trust check":
+        return ("sketch-only values: the trust check's de-biased RMS error of the sketch at each position over "
+                "random sequences (a calibrated typical error, not a per-value guarantee)")
+    return ("unknown: the sketch has no trust check (run 'shapzero sketch' without --no-check, or refine "
+            "with 'shapzero explain --refine --model SPEC')")
 
 
 def interaction_table(
@@ -168,12 +196,17 @@ def interaction_table(
 
 
 def wide_table(expl: Explanation) -> pd.DataFrame:
-    """One row per sequence: ``seq_id, sequence, prediction, shap_1 .. shap_n`` and the extra columns."""
+    """One row per sequence: ``seq_id, sequence, prediction, shap_1 .. shap_n``, ``stderr_1 .. stderr_n``
+    (when the explanation has them) and the extra columns."""
     df = pd.DataFrame({"seq_id": expl.ids, "sequence": expl.sequences, "prediction": expl.predictions})
     shap = pd.DataFrame(expl.shap, columns=[f"shap_{i}" for i in range(1, expl.n + 1)])
+    parts = [df, shap]
+    if expl.stderr is not None:
+        parts.append(pd.DataFrame(expl.stderr, columns=[f"stderr_{i}" for i in range(1, expl.n + 1)]))
     extra = expl.extra.reset_index(drop=True)
-    extra = extra[[c for c in extra.columns if c not in df.columns and c not in shap.columns]]
-    return pd.concat([df, shap, extra], axis=1)
+    taken = {c for p in parts for c in p.columns}
+    extra = extra[[c for c in extra.columns if c not in taken]]
+    return pd.concat([*parts, extra], axis=1)
 
 
 def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
@@ -270,6 +303,10 @@ class ExportConfig:
         Write a SHAP logo figure for the first this many sequences.
     modisco : bool
         Write the TF-MoDISco arrays (only for 4-letter alphabets).
+    motifs : bool
+        Also run TF-MoDISco + TOMTOM (:func:`~shapzero_core.analysis.discover_motifs`, tens of seconds to
+        minutes) and write ``motifs/`` (4-letter alphabets only; too few seqlets becomes a note in
+        ``run.json``).
     compare_column, compare_values
         Optional difference logo between two values of an input column.
     """
@@ -284,6 +321,7 @@ class ExportConfig:
     top_k: int = 50
     logos_for: int = 3
     modisco: bool = True
+    motifs: bool = False
     compare_column: str | None = None
     compare_values: tuple[Any, Any] | None = None
 
@@ -336,6 +374,7 @@ def export_all(
     config: ExportConfig | None = None,
     sketch_source: str | os.PathLike[str] | None = None,
     progress: Callable[[str, int, int, str], None] | None = None,
+    motif_search: Any = None,
 ) -> ExportResult:
     """Explain ``seqs`` with ``sketch`` and write every table, array and figure into ``out_dir``.
 
@@ -351,6 +390,9 @@ def export_all(
         The sketch file, recorded (with its sha256) in ``run.json``.
     progress : callable, optional
         ``progress(stage, done, total, message)``.
+    motif_search : MotifSearch, optional
+        A finished :func:`~shapzero_core.analysis.discover_motifs` result to write into ``motifs/`` (e.g. the
+        app's); otherwise ``config.motifs`` decides whether to run one.
 
     Returns
     -------
@@ -403,8 +445,6 @@ def export_all(
     top_all = top_interactions(expl, k=None, min_order=2)
     top = top_all.head(cfg.top_k)
     reps = spaced_repeats(top_all, include_mismatched=True)
-    seqlets = find_seqlets(expl)
-    motifs = find_motifs(expl, seqlets=seqlets)
     timings["summaries"] = round(time.perf_counter() - t0, 4)
     files["position_letter"] = write_table(pls.to_frame(), out / "position_letter_summary", tf)
     files["split_interactions"] = write_table(split.to_frame(), out / "split_interaction_summary", tf)
@@ -412,17 +452,22 @@ def export_all(
     files["top_interactions_all"] = write_table(top_all, out / "top_interactions_all", tf)
     files["spaced_repeats"] = write_table(reps, out / "spaced_repeats", tf)
     files["repeat_spacing"] = write_table(repeat_spacing_summary(reps), out / "repeat_spacing_summary", tf)
-    files["seqlets"] = write_table(seqlets, out / "seqlets", tf)
-    files["motifs"] = write_table(motifs.to_frame(), out / "motifs", tf)
-    files["motif_carriers"] = write_table(motifs.carriers, out / "motif_carriers", tf)
-    pwm_rows = [
-        {"motif": m.name, "column": c + 1, "letter": let, "frequency": float(m.pwm[c, j]),
-         "mean_shap": float(m.contribution[c])}
-        for m in motifs.motifs for c in range(m.pwm.shape[0]) for j, let in enumerate(expl.alphabet.letters)
-    ]
-    files["motif_pwms"] = write_table(
-        pd.DataFrame(pwm_rows, columns=["motif", "column", "letter", "frequency", "mean_shap"]), out / "motif_pwms", tf
-    )
+    motif_notes: list[str] = []
+    if motif_search is None and cfg.motifs and expl.alphabet.q == 4:
+        from .analysis import TooFewSeqletsError, discover_motifs
+
+        t0 = time.perf_counter()
+        try:
+            motif_search = discover_motifs(sketch, seqs, progress=progress)
+        except TooFewSeqletsError as e:
+            motif_notes.append(str(e))
+        timings["motifs"] = round(time.perf_counter() - t0, 4)
+    if motif_search is not None:
+        from .analysis import write_motifs
+
+        for name, paths in write_motifs(motif_search, out / "motifs", cfg.figure_formats).items():
+            files[f"motifs_{name}"] = paths
+        motif_notes.extend(motif_search.notes)
     diff = None
     if cfg.compare_column is not None:
         if cfg.compare_values is None or len(cfg.compare_values) != 2:
@@ -453,7 +498,7 @@ def export_all(
     step("figures")
     if cfg.figure_formats:
         files["figures"] = timed(
-            "figures", lambda: _write_figures(expl, pls, split, top, motifs, diff, out / "figures", cfg)
+            "figures", lambda: _write_figures(expl, pls, split, top, diff, out / "figures", cfg)
         )
 
     step("record")
@@ -468,11 +513,14 @@ def export_all(
             else None,
             "n": sketch.n,
             "q": sketch.q,
+            "template": sketch.template.pattern if sketch.template is not None else None,
+            "sequence_length": sketch.sequence_length,
             "alphabet": sketch.alphabet.to_dict(),
             "num_coefficients": sketch.num_coefficients,
             "count_by_order": {str(k): v for k, v in sketch.count_by_order().items()},
             "baseline": expl.baseline,
             "model": sketch.metadata.get("model"),
+            "trust": _trust_summary(sketch),
         },
         "sequences": {
             "file": seqs.source,
@@ -481,6 +529,7 @@ def export_all(
             "rejected": len(seqs.rejected),
             "notes": list(seqs.notes),
         },
+        "stderr": {"kind": expl.stderr_kind or None, "meaning": stderr_note(expl)},
         "parameters": {
             "index": expl.interactions.index if expl.interactions is not None else None,
             "order": expl.interactions.order if expl.interactions is not None else None,
@@ -495,9 +544,15 @@ def export_all(
         },
         "counts": {
             "top_interaction_combinations": len(top_all),
-            "seqlets": len(seqlets),
-            "motifs": len(motifs.motifs),
+            "motifs": len(motif_search.motifs) if motif_search is not None else None,
             "spaced_repeat_patterns": int(reps["is_repeat"].sum()) if len(reps) else 0,
+        },
+        "motifs": None if motif_search is None and not motif_notes else {
+            "database": motif_search.database if motif_search is not None else None,
+            "settings": motif_search.settings if motif_search is not None else None,
+            "best_matches": json.loads(motif_search.to_frame().to_json(orient="records"))
+            if motif_search is not None else [],
+            "notes": motif_notes,
         },
         "timings_s": timings,
         "files": [
@@ -515,11 +570,20 @@ def export_all(
     return ExportResult(out_dir=out, files=files, record=record, explanation=expl)
 
 
-def _write_figures(expl, pls, split, top, motifs, diff, fig_dir: Path, cfg: ExportConfig) -> list[Path]:
+def _trust_summary(sketch: FourierSketch) -> dict[str, Any] | None:
+    from .refine import trust_info
+
+    info = trust_info(sketch)
+    if info is None:
+        return None
+    return {k: info.get(k) for k in ("level", "verdict", "median_rel_l2", "median_noise_floor", "n_seqs",
+                                     "calls_per_seq", "model_calls")}
+
+
+def _write_figures(expl, pls, split, top, diff, fig_dir: Path, cfg: ExportConfig) -> list[Path]:
     from .figures import (
         interaction_heatmap_matplotlib,
         logo_matplotlib,
-        pwm_matrix,
         saliency_matrix,
         save_figure,
         top_interactions_matplotlib,
@@ -528,18 +592,22 @@ def _write_figures(expl, pls, split, top, motifs, diff, fig_dir: Path, cfg: Expo
     ff = cfg.figure_formats
     paths: list[Path] = []
     paths += save_figure(
-        logo_matplotlib(pls.matrix(), title=f"Mean SHAP by position and letter (N={expl.N})", ylabel="mean SHAP"),
+        logo_matplotlib(pls.matrix(), title=f"Mean SHAP by position and letter (N={expl.N})", ylabel="mean SHAP",
+                        fixed=expl.fixed),
         fig_dir / "logo_position_letter", ff,
     )
     paths += save_figure(
         logo_matplotlib(split.matrix("positive"), below=split.matrix("negative"), ylabel="mean split value",
-                        title="Interactions of order >= 2 split over their positions (positive up, negative down)"),
+                        title="Interactions of order >= 2 split over their positions (positive up, negative down)",
+                        fixed=expl.fixed),
         fig_dir / "logo_split_interactions", ff,
     )
     for s in range(min(cfg.logos_for, expl.N)):
+        bars = 2 * expl.stderr[s] if expl.stderr is not None else None
         paths += save_figure(
             logo_matplotlib(saliency_matrix(expl.shap[s], expl.sequences[s], expl.alphabet),
-                            title=f"SHAP logo of {expl.ids[s]}"),
+                            title=f"SHAP logo of {expl.ids[s]}" + (" (whiskers: ±2 s.e.)" if bars is not None else ""),
+                            errors=bars, fixed=expl.fixed),
             fig_dir / f"logo_seq_{s + 1}", ff,
         )
     if expl.interactions is not None:
@@ -552,12 +620,6 @@ def _write_figures(expl, pls, split, top, motifs, diff, fig_dir: Path, cfg: Expo
     if len(top):
         paths += save_figure(top_interactions_matplotlib(top, k=20, title="Top interactions across sequences"),
                              fig_dir / "top_interactions", ff)
-    for m in motifs.motifs[:10]:
-        paths += save_figure(
-            logo_matplotlib(pwm_matrix(m.pwm, expl.alphabet), ylabel="bits",
-                            title=f"{m.name}: {m.consensus} ({'+' if m.sign > 0 else '-'}, {m.num_seqlets} seqlets)"),
-            fig_dir / f"{m.name}", ff,
-        )
     if diff is not None:
         paths += save_figure(
             logo_matplotlib(diff, title=f"Difference logo: {cfg.compare_column} {cfg.compare_values[0]} - "

@@ -13,6 +13,9 @@ stretched to its box, so the screen logo reads like the exported one. Helpers bu
 :func:`saliency_matrix` (one sequence: only the carried letter, height = its SHAP value) and
 :func:`pwm_matrix` (motif PWM as probabilities or information content).
 
+Positions fixed by a template (:mod:`shapzero_core.template`) are drawn on a grey band with their letter in
+grey (``fixed=`` of the logo functions): they are not players and their SHAP value is 0.
+
 Interaction matrices are drawn as square-marker scatters (plotly heatmaps do not report clicks to
 Streamlit); each marker carries ``customdata = [i, j, letters, value]`` with 1-based positions.
 """
@@ -32,6 +35,7 @@ from .alphabet import Alphabet
 
 __all__ = [
     "DIVERGING",
+    "FIXED_COLOR",
     "FONT_FAMILY",
     "MPL_STYLE",
     "NEGATIVE_COLOR",
@@ -54,6 +58,8 @@ __all__ = [
 FONT_FAMILY = "DejaVu Sans"
 POSITIVE_COLOR = "#B2182B"  # raises the prediction
 NEGATIVE_COLOR = "#2166AC"  # lowers it
+FIXED_COLOR = "#9E9E9E"  # letters fixed by a template (not players)
+FIXED_BAND = "#EEEEEE"
 DIVERGING = "RdBu_r"  # matplotlib colormap name; the plotly scale below samples the same colours
 _DIVERGING_STOPS = ["#053061", "#2166AC", "#4393C3", "#92C5DE", "#D1E5F0", "#F7F7F7",
                     "#FDDBC7", "#F4A582", "#D6604D", "#B2182B", "#67001F"]
@@ -280,6 +286,8 @@ def logo_plotly(
     colors: Mapping[str, str] | None = None,
     height: int = 300,
     below: pd.DataFrame | None = None,
+    fixed: Mapping[int, str] | None = None,
+    errors: np.ndarray | None = None,
 ) -> Any:
     """A sequence logo as a plotly figure (letter glyphs as filled path shapes, hover per letter).
 
@@ -297,12 +305,19 @@ def logo_plotly(
         A second matrix of the same shape drawn below the axis (its values must be <= 0) while only the
         positive part of ``matrix`` is drawn above: the paper's split-interaction summary, where each
         letter has a positive and a negative part (:meth:`SplitSummary.matrix`).
+    fixed : mapping 1-based position -> letter, optional
+        Positions fixed by a template (:attr:`Explanation.fixed`): drawn on a grey band with their letter in
+        grey (they are not players: their value is 0); a second invisible trace ``fixed`` carries their hover.
+    errors : numpy.ndarray, optional
+        ``float (n,)`` half-widths of error whiskers drawn at each position's net height (the row sum of
+        ``matrix``), e.g. ``2 * stderr`` of one sequence's SHAP values (NaN: no whisker).
 
     Returns
     -------
     plotly.graph_objects.Figure
         One invisible scatter trace carries the hover text and ``customdata = [position, letter, value]``;
-        the letters are ``layout.shapes`` (type ``path``).
+        the letters are ``layout.shapes`` (type ``path``). With ``errors`` a second trace named
+        ``"error bars"`` draws the whiskers (``error_y``).
     """
     import plotly.graph_objects as go
 
@@ -343,7 +358,40 @@ def logo_plotly(
     B = below.to_numpy(dtype=np.float64) if below is not None else M
     top = float(np.clip(M, 0, None).sum(axis=1).max())
     bottom = float(np.clip(B, None, 0).sum(axis=1).min())
+    if errors is not None:
+        err = _check_errors(errors, M.shape[0])
+        net = M.sum(axis=1)
+        fig.add_trace(
+            go.Scatter(
+                x=positions,
+                y=net,
+                mode="markers",
+                marker={"size": 3, "color": "#222222"},
+                error_y={"type": "data", "array": np.nan_to_num(err).tolist(), "color": "#222222",
+                         "thickness": 1.2, "width": 4},
+                customdata=np.stack([positions, net, err], axis=1).tolist(),
+                hovertemplate="position %{customdata[0]}<br>" + ylabel
+                + " %{customdata[1]:.4g} ± %{customdata[2]:.2g}<extra></extra>",
+                showlegend=False,
+                name="error bars",
+            )
+        )
+        top = max(top, float(np.nanmax(net + np.nan_to_num(err), initial=top)))
+        bottom = min(bottom, float(np.nanmin(net - np.nan_to_num(err), initial=bottom)))
     pad = 0.05 * max(top - bottom, 1e-12)
+    if fixed:
+        span = top - bottom if top > bottom else 1.0
+        top = max(top, 0.12 * span)
+        fx = sorted((int(p), str(let)) for p, let in fixed.items() if int(p) in positions)
+        for pos, let in fx:
+            shapes.insert(0, {"type": "rect", "xref": "x", "yref": "paper", "x0": pos - 0.5, "x1": pos + 0.5,
+                              "y0": 0, "y1": 1, "fillcolor": FIXED_BAND, "line": {"width": 0}, "layer": "below"})
+            shapes.append({"type": "path", "path": _glyph_path(let, pos - half, pos + half, 0.0, 0.12 * span, False),
+                           "fillcolor": FIXED_COLOR, "line": {"width": 0}, "layer": "above"})
+        fig.add_trace(go.Scatter(
+            x=[p for p, _ in fx], y=[0.06 * span] * len(fx), mode="markers", marker={"size": 14, "opacity": 0},
+            customdata=[[p, let] for p, let in fx], name="fixed", showlegend=False,
+            hovertemplate="position %{customdata[0]}<br>%{customdata[1]} fixed by the template<extra></extra>"))
     fig.update_layout(
         template=plotly_template(),
         title={"text": title},
@@ -386,9 +434,12 @@ def logo_matplotlib(
     width: float | None = None,
     height: float = 2.2,
     below: pd.DataFrame | None = None,
+    fixed: Mapping[int, str] | None = None,
+    errors: np.ndarray | None = None,
 ) -> Any:
-    """The same logo as :func:`logo_plotly` (including ``below``), drawn with logomaker (for SVG / PDF /
-    PNG export).
+    """The same logo as :func:`logo_plotly` (including ``below``, ``errors`` and the greyed
+    ``fixed`` positions), drawn with logomaker (for
+    SVG / PDF / PNG export).
 
     Returns
     -------
@@ -419,7 +470,28 @@ def logo_matplotlib(
             hi = float(np.clip(df.to_numpy(), 0, None).sum(axis=1).max())
             pad = 0.05 * max(hi - lo, 1e-12)
             ax.set_ylim(lo - pad, hi + pad)
+        if errors is not None:
+            err = _check_errors(errors, n)
+            net = df.to_numpy(dtype=np.float64).sum(axis=1)
+            ax.errorbar(df.index.to_numpy(), net, yerr=np.nan_to_num(err), fmt="none", ecolor="#222222",
+                        elinewidth=0.8, capsize=1.5, zorder=5)
+            lo0, hi0 = ax.get_ylim()
+            lo1 = min(lo0, float(np.min(net - np.nan_to_num(err))))
+            hi1 = max(hi0, float(np.max(net + np.nan_to_num(err))))
+            if (lo1, hi1) != (lo0, hi0):
+                pad = 0.05 * max(hi1 - lo1, 1e-12)
+                ax.set_ylim(lo1 - pad, hi1 + pad)
         ax.axhline(0, color="#888888", lw=0.6)
+        if fixed:
+            lo, hi = ax.get_ylim()
+            span = hi - lo if hi > lo else 1.0
+            for pos, let in sorted((int(p), str(v)) for p, v in fixed.items()):
+                if pos not in set(df.index):
+                    continue
+                ax.axvspan(pos - 0.5, pos + 0.5, color=FIXED_BAND, zorder=0, lw=0)
+                ax.text(pos, 0, let, color=FIXED_COLOR, ha="center", va="bottom", fontweight="bold",
+                        fontsize=9, zorder=3)
+            ax.set_ylim(lo, max(hi, lo + 0.15 * span))
         ax.set_xticks(_position_ticks(int(df.index.max())) if int(df.index.min()) == 1 else list(df.index))
         ax.set_xlim(int(df.index.min()) - 0.6, int(df.index.max()) + 0.6)
         ax.set_xlabel("position")
@@ -427,6 +499,15 @@ def logo_matplotlib(
         if title:
             ax.set_title(title)
     return fig
+
+
+def _check_errors(errors: np.ndarray, n: int) -> np.ndarray:
+    err = np.asarray(errors, dtype=np.float64).reshape(-1)
+    if err.shape != (n,):
+        raise ValueError(f"errors must have one half-width per position ({n}), got shape {np.shape(errors)}")
+    if np.any(err[np.isfinite(err)] < 0):
+        raise ValueError("errors are half-widths and must be >= 0")
+    return err
 
 
 def _symmetric_limit(M: np.ndarray) -> float:

@@ -33,6 +33,9 @@ Policies
 * **Letters**: sequences are normalised by :meth:`Alphabet.normalize` (strip, upper-case, U<->T for the
   nucleotide alphabets). Anything else outside the alphabet, IUPAC ambiguity codes (``N``, ``R``...) and
   gaps included, rejects the record; the reason names the letter and its 1-based position.
+* **Template** (``template=``, the fixed letters of a templated model's sketch): sequences have the
+  template's full length and are rejected (reason ``template: ...``) when a fixed position carries another
+  letter; sequences of the free length are completed with the fixed letters (a note counts them).
 * **Duplicate ids** are made unique, never dropped: the first occurrence keeps its id, later ones get
   ``_2``, ``_3``... appended; the original id stays in ``extra["original_id"]`` and a note counts them.
   Duplicate *sequences* are kept as they are.
@@ -54,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from .alphabet import DNA, Alphabet, check_codes, get_alphabet
+from .template import Template, parse_template
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -608,6 +612,7 @@ def read_sequences(
     seq_column: str | None = None,
     id_column: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    template: Template | str | None = None,
 ) -> SequenceSet:
     """Read a sequence file (path or bytes) into a :class:`SequenceSet`.
 
@@ -627,6 +632,12 @@ def read_sequences(
         Columns of a CSV/TSV table (default: detected, see the module docstring).
     max_bytes : int
         Largest accepted (decompressed) size; larger input raises :class:`SequenceFileError`.
+    template : Template or str, optional
+        Fixed letters of the model (:mod:`shapzero_core.template`; a sketch's ``sketch.template``). Sequences
+        are then of the template's full length ``n``: a sequence whose letter at a fixed position differs
+        from the template is rejected (reason ``template: position 26 is 'A' but the template fixes 'G'``).
+        A sequence of the *free* length (the free positions only, in order) is completed with the template's
+        letters, and a note counts them. ``n``, if given, must be the template's length.
 
     Returns
     -------
@@ -651,6 +662,11 @@ def read_sequences(
         format = {"fa": "fasta", "tab": "tsv", "text": "txt", "plain": "txt"}.get(format, format)
         if format not in FORMATS:
             raise SequenceFileError(f"{label}: unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    tpl = parse_template(template, alphabet) if template is not None else None
+    if tpl is not None:
+        if n is not None and int(n) != tpl.n:
+            raise ValueError(f"n={n} but the template has {tpl.n} positions")
+        n = tpl.n
     text = _decode_text(_read_raw(source, label, max_bytes), label)
     fmt = format or _guess_format(text, label)
     if fmt == "fasta":
@@ -678,6 +694,12 @@ def read_sequences(
     ids_filled = [rid if rid is not None and rid != "" else f"seq_{i + 1}" for i, rid in enumerate(raw_ids)]
     raw_seqs = [r[2] for r in records]
     normed = [alphabet.normalize(s) for s in raw_seqs]
+    completed = np.zeros(R, dtype=bool)
+    if tpl is not None and tpl.num_free != tpl.n:
+        for i, s in enumerate(normed):
+            if len(s) == tpl.num_free:
+                normed[i] = _complete(s, tpl)
+                completed[i] = True
     lengths = np.fromiter((len(s) for s in normed), dtype=np.int64, count=R)
 
     reasons: list[str | None] = [None] * R
@@ -700,12 +722,23 @@ def read_sequences(
         n_use = int(n)
     wrong = np.flatnonzero((lengths > 0) & (lengths != n_use))
     for i in wrong:
-        reasons[i] = f"length: {lengths[i]} letters, expected {n_use}"
+        reasons[i] = f"length: {lengths[i]} letters, expected {n_use}" + (
+            f" (the template's full length) or {tpl.num_free} (its free positions)" if tpl is not None else "")
     right = np.flatnonzero((lengths > 0) & (lengths == n_use))
     codes, ok = _encode_equal_length([normed[i] for i in right], n_use, alphabet)
     for j in np.flatnonzero(~ok):
         reasons[right[j]] = _letter_reason(normed[right[j]], alphabet, raw_seqs[right[j]])
+    if tpl is not None and tpl.num_fixed and right.size:
+        bad = np.zeros(right.size, dtype=bool)
+        bad[ok] = tpl.mismatches(codes[ok]).any(axis=1)
+        for j in np.flatnonzero(bad):
+            first = int(np.flatnonzero(codes[j, tpl.fixed] != tpl.fixed_codes)[0])
+            reasons[right[j]] = f"template: {tpl.mismatch_reason(codes[j], first)}"
+        ok = ok & ~bad
     acc = right[ok]
+    if completed[acc].any():
+        notes.append(f"{int(completed[acc].sum())} sequences of the free length {tpl.num_free} completed with the "
+                     f"template's fixed letters ({tpl.describe()})")
 
     # ids: unique over the accepted records
     acc_ids = [ids_filled[i] for i in acc]
@@ -748,7 +781,16 @@ def read_sequences(
     )
 
 
-def random_sequences(N: int, n: int, alphabet: Alphabet = DNA, seed: int = 0) -> SequenceSet:
+def _complete(free_letters: str, tpl: Template) -> str:
+    """The full-length string of a sequence given at the template's free positions only."""
+    chars = list(tpl.pattern)
+    for p, ch in zip(tpl.free, free_letters, strict=True):
+        chars[p] = ch
+    return "".join(chars)
+
+
+def random_sequences(N: int, n: int, alphabet: Alphabet = DNA, seed: int = 0,
+                     template: Template | str | None = None) -> SequenceSet:
     """``N`` uniformly random sequences of length ``n`` (ids ``rand_1..rand_N``).
 
     Parameters
@@ -759,6 +801,10 @@ def random_sequences(N: int, n: int, alphabet: Alphabet = DNA, seed: int = 0) ->
     seed : int
         Seed of :func:`numpy.random.default_rng`.
 
+    template : Template or str, optional
+        Fixed letters: random letters at the free positions, the template's letters at the fixed ones
+        (``n`` must then be the template's length).
+
     Returns
     -------
     SequenceSet
@@ -767,6 +813,9 @@ def random_sequences(N: int, n: int, alphabet: Alphabet = DNA, seed: int = 0) ->
     if N < 0 or n < 1:
         raise ValueError(f"need N >= 0 and n >= 1, got N={N}, n={n}")
     X = np.random.default_rng(seed).integers(0, alphabet.q, size=(N, n), dtype=np.int8)
+    tpl = parse_template(template, alphabet, n=n) if template is not None else None
+    if tpl is not None:
+        X[:, tpl.fixed] = tpl.fixed_codes
     return SequenceSet.from_codes(X, alphabet, ids=[f"rand_{i + 1}" for i in range(N)])
 
 

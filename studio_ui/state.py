@@ -6,7 +6,8 @@ What a session holds:
 * the **sketch** (:class:`FourierSketch`), where it came from, and its content key,
 * the **sequences** (:class:`SequenceSet`) and their content key,
 * the **selected sequence** (a 0-based row of the sequences, shared by every page),
-* the id of the running / last **sketch job** (see :mod:`studio_ui.jobs`).
+* the id of the running / last **sketch job** (see :mod:`studio_ui.jobs`), **refine job** and **trust-check
+  job**, and the **refined values** of the sequences refined so far (see :mod:`studio_ui.refining`).
 
 Setting a new sketch or sequence set resets the selection when it no longer fits.
 """
@@ -31,6 +32,9 @@ SEQS = "sz_seqs"
 SEQS_KEY = "sz_seqs_key"
 SELECTED = "sz_selected_row"
 JOB = "sz_sketch_job"
+REFINE_JOB = "sz_refine_job"
+TRUST_JOB = "sz_trust_job"
+REFINED = "sz_refined"
 DEMO = "sz_demo"
 LAST_UPLOAD = "sz_last_upload"
 
@@ -91,7 +95,7 @@ def set_sketch(sketch: FourierSketch, source: str) -> None:
     st.session_state[SKETCH_KEY] = sketch_key(sketch)
     st.session_state[SKETCH_SOURCE] = source
     seqs = get_sequences()
-    if seqs is not None and (seqs.n != sketch.n or seqs.alphabet.letters != sketch.alphabet.letters):
+    if seqs is not None and (seqs.n != sketch.sequence_length or seqs.alphabet.letters != sketch.alphabet.letters):
         st.session_state[SELECTED] = 0
     _changed()
 
@@ -129,9 +133,10 @@ def set_selected(row: int) -> None:
 
 
 def compatible() -> bool:
-    """True if sketch and sequences are both loaded and have the same length and alphabet."""
+    """True if sketch and sequences are both loaded and have the same length and alphabet (with a template:
+    the template's full length; the reader has checked the fixed letters)."""
     sk, seqs = get_sketch(), get_sequences()
     return (
-        sk is not None and seqs is not None and len(seqs) > 0 and seqs.n == sk.n
+        sk is not None and seqs is not None and len(seqs) > 0 and seqs.n == sk.sequence_length
         and seqs.alphabet.letters == sk.alphabet.letters
     )

@@ -22,13 +22,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Query MODEL on C*P*(n+1)*q^b structured sequences plus a held-out test set, decode its sparse "
             "q-ary Fourier transform and write it to OUT (.npz, no pickle). Finished query blocks are cached: "
-            "re-running the same command after an interruption resumes where it stopped."
+            "re-running the same command after an interruption resumes where it stopped. Then a trust check "
+            "refines a few random sequences with the model and says how far the sketch's SHAP values can be "
+            "trusted (--no-check skips it)."
         ),
     )
     p.add_argument("--model", required=True, metavar="SPEC",
                    help="model.onnx | module:function | 'cmd:<command line>' | http(s)://host:port/v2/models/NAME | demo:NAME")
     p.add_argument("--length", type=int, default=None, metavar="N", help="sequence length (default: from the model)")
     p.add_argument("--alphabet", default=None, help="dna | rna | protein | the letters, e.g. ACGT (default: from the model, else dna)")
+    p.add_argument("--template", default=None, metavar="PATTERN",
+                   help="fixed letters: one character per position, a letter where it is fixed, '.' where it is free "
+                        "(e.g. 25 dots, GG, 3 dots); only the free positions are sketched and explained")
     size = p.add_argument_group("size (give --budget, or --b with optional --subsample/--repeat)")
     size.add_argument("--budget", type=int, default=None, metavar="Q", help="training queries at most (the plan is chosen for it)")
     size.add_argument("--b", type=int, default=None, metavar="B", help="subsampling dimension: q^b bins per group")
@@ -48,6 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     add_dask_options(p)
     p.add_argument("--plan-only", action="store_true", help="print the plan (exact number of queries) and stop")
+    chk = p.add_argument_group("trust check (refines random sequences with the model; its verdict and the sketch-only "
+                               "error bars go into the sketch's report and header)")
+    chk.add_argument("--no-check", action="store_true", help="skip the trust check")
+    chk.add_argument("--check-seqs", type=int, default=16, metavar="S", help="random sequences checked (default 16)")
+    chk.add_argument("--check-calls", type=int, default=4096, metavar="K",
+                     help="model calls per checked sequence (default 4096)")
     p.add_argument("--out", type=Path, default=None, metavar="OUT.npz", help="output sketch file (required unless --plan-only)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
@@ -73,14 +84,18 @@ class ProgressBar:
 
     def __call__(self, stage: str, done: int, total: int, message: str) -> None:
         now = time.perf_counter()
-        if stage == "query" and total > 0:
+        if stage != getattr(self, "_bar_stage", stage):  # a new bar (the trust check's model calls after the sketch's)
+            self.first, self.t0 = None, now
+        if stage in ("query", "refine") and total > 0:
+            self._bar_stage = stage
             if self.first is None:
                 self.first = done
             frac = done / total
             fill = int(frac * self.width)
             rate = (done - self.first) / (now - self.t0) if now > self.t0 and done > self.first else 0.0
             eta = f", ETA {_fmt_time((total - done) / rate)}" if rate > 0 and done < total else ""
-            line = (f"query [{'#' * fill}{'-' * (self.width - fill)}] {100 * frac:5.1f}% {done:,}/{total:,} "
+            label = "query" if stage == "query" else "check"
+            line = (f"{label} [{'#' * fill}{'-' * (self.width - fill)}] {100 * frac:5.1f}% {done:,}/{total:,} "
                     f"({rate:,.0f}/s{eta})")
             if "cache" in message and "querying" not in message:  # cache notes and damage reports
                 self._line(message)
@@ -124,6 +139,7 @@ def _executor(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Run ``shapzero sketch``; returns the exit code."""
     from ..alphabet import get_alphabet
+    from ..errors import ModelError
     from ..models import load_model
     from ..sketch import SketchConfig, plan_for_budget, plan_sketch, sketch_model
 
@@ -133,11 +149,19 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--out OUT.npz is required (or use --plan-only)")
     if args.batch_size is not None and args.batch_size < 1:
         raise UserError("--batch-size must be >= 1")
+    if not args.no_check and args.check_seqs < 2:
+        raise UserError("--check-seqs must be >= 2 (or use --no-check)")
     alphabet = get_alphabet(args.alphabet) if args.alphabet else None
     model = load_model(args.model, n=args.length, alphabet=alphabet)
     n = args.length or getattr(model, "n", None)
     if not n:
         raise UserError(f"the model {args.model!r} does not state its sequence length: give --length N")
+    if args.template:
+        from ..models import with_template
+
+        model = with_template(model, args.template)
+        if getattr(model, "template", None) is not None:
+            n = model.n  # the free positions
     alphabet = alphabet or model.alphabet
     common = {"noise_sd": args.noise_sd, "seed": args.seed, "test_size": args.test_size, "refit": not args.no_refit}
     if args.budget is not None:
@@ -146,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
         config = SketchConfig(b=args.b, num_subsample=args.subsample, num_repeat=args.repeat, **common)
     plan = plan_sketch(n, alphabet.q, config)
     log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr))
-    log(f"model: {getattr(model, 'name', args.model)} (n={n}, alphabet {alphabet.letters})")
+    log(f"model: {getattr(model, 'name', args.model)} (n={n}, alphabet {alphabet.letters})"
+        + (f"; template {model.template.describe()}" if getattr(model, "template", None) is not None else ""))
     log(f"plan: {plan.summary()}")
     if args.plan_only:
         print(plan.summary())
@@ -157,8 +182,21 @@ def run(args: argparse.Namespace) -> int:
         if hasattr(executor, "preload"):
             log(f"loading the model on every worker of {executor!r}")
             executor.preload(model)  # a worker that cannot load the model fails before any query
+        bar = None if args.quiet else ProgressBar()
         sketch = sketch_model(model, n=n, alphabet=alphabet, config=config, executor=executor, cache_dir=cache,
-                              progress=None if args.quiet else ProgressBar(), batch_size=args.batch_size)
+                              progress=bar, batch_size=args.batch_size)
+        trust = None
+        if not args.no_check:
+            from ..refine import check_sketch, expected_calls
+
+            log(f"trust check: refining {args.check_seqs} random sequences with the model (about "
+                f"{expected_calls(n, alphabet.q, args.check_seqs, args.check_calls):,} model calls; --no-check skips it)")
+            try:
+                trust = check_sketch(model, sketch, n_seqs=args.check_seqs, calls_per_seq=args.check_calls,
+                                     seed=args.seed, executor=executor, progress=bar, batch_size=args.batch_size)
+            except (ModelError, ValueError) as e:  # the sketch is done: keep it, say why it is unchecked
+                print(f"shapzero: warning: the trust check failed ({' '.join(str(e).split())}); the sketch is "
+                      "written without it", file=sys.stderr)
     except KeyboardInterrupt:
         if cache is not None:
             print(f"shapzero: interrupted; finished blocks are cached in {cache} — run the same command "
@@ -167,6 +205,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
+    if trust is not None:
+        from ..refine import with_trust
+
+        sketch = with_trust(sketch, trust)
     sketch = sketch.with_metadata(model_spec=args.model if not os.path.isfile(args.model) else Path(args.model).name)
     out = sketch.save(args.out)
     rep = sketch.report or {}
@@ -174,5 +216,8 @@ def run(args: argparse.Namespace) -> int:
     log(f"held-out R^2 {r2:.4f} (before refit {rep.get('r2_before_refit'):.4f}), NMSE {rep.get('nmse'):.4g}"
         if r2 is not None else "no held-out test set (--test-size 0): quality not measured")
     log(f"coefficients by order: {rep.get('count_by_order')}")
+    if trust is not None:
+        log(f"trust check ({trust.n_seqs} random sequences, {trust.model_calls:,} model calls): {trust.verdict}; "
+            f"median Pearson {trust.median_pearson:.3f}, noise floor {trust.median_noise_floor:.2g}")
     print(f"wrote {out} ({sketch.num_coefficients} coefficients)")
     return 0

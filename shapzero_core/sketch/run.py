@@ -35,7 +35,7 @@ from .cache import QueryCache
 from .decode import peel, refit, subsampled_transforms, symmetrize, synthesize
 from .plan import QueryChunk, SketchConfig, SketchPlan, plan_for_budget, plan_sketch
 
-__all__ = ["evaluate_chunk", "model_identity", "sketch_model"]
+__all__ = ["evaluate_chunk", "model_identity", "run_chunks", "sketch_model", "task_window"]
 
 _GAMMA = 0.5
 _FINGERPRINT_SIZE = 16
@@ -110,20 +110,36 @@ def model_identity(model: Any, n: int, alphabet: Alphabet) -> tuple[str, int]:
 
 
 # ================================================================================================ queries
-def _run_chunks(
+def run_chunks(
     model: Any,
     chunks: Iterable[QueryChunk],
     executor: cf.Executor | None,
     window: int,
     on_result: Callable[[QueryChunk, np.ndarray], None],
     cancel: CancelToken | None,
+    *,
+    locate: Callable[[ModelError, QueryChunk], ModelError] | None = None,
+    what: str = "the sketch",
 ) -> None:
-    """Evaluate chunks inline or through ``executor`` with at most ``window`` tasks in flight."""
+    """Evaluate chunks inline or through ``executor`` with at most ``window`` tasks in flight.
+
+    The one path every model query takes (the sketch's blocks, :func:`shapzero_core.refine.refine_shap`'s
+    walks): ``on_result(chunk, values)`` is called in this thread for every finished chunk; ``cancel`` is
+    checked between chunks (raises :class:`~shapzero_core.progress.Cancelled` naming ``what``); a
+    :class:`ModelError` of a chunk is re-raised as ``locate(error, chunk)`` (default: names the query block
+    and rows). On an error or cancel, chunks already running finish and their results still reach
+    ``on_result`` before the exception propagates.
+    """
+    locate = locate or _located
     if executor is None:
         for ch in chunks:
             if cancel is not None:
-                cancel.raise_if_cancelled("the sketch")
-            on_result(ch, _evaluate_named(model, ch))
+                cancel.raise_if_cancelled(what)
+            try:
+                y = evaluate_chunk(model, ch)
+            except ModelError as e:
+                raise locate(e, ch) from e
+            on_result(ch, y)
         return
     it = iter(chunks)
     pending: dict[cf.Future, QueryChunk] = {}
@@ -139,14 +155,14 @@ def _run_chunks(
         fill()
         while pending:
             if cancel is not None:
-                cancel.raise_if_cancelled("the sketch")
+                cancel.raise_if_cancelled(what)
             done, _ = cf.wait(list(pending), timeout=0.1, return_when=cf.FIRST_COMPLETED)
             for f in done:
                 ch = pending.pop(f)
                 try:
                     y = f.result()
                 except ModelError as e:
-                    raise _located(e, ch) from e
+                    raise locate(e, ch) from e
                 on_result(ch, y)
             fill()
     except BaseException:
@@ -159,11 +175,12 @@ def _run_chunks(
         raise
 
 
-def _evaluate_named(model: Any, ch: QueryChunk) -> np.ndarray:
-    try:
-        return evaluate_chunk(model, ch)
-    except ModelError as e:
-        raise _located(e, ch) from e
+def task_window(executor: cf.Executor | None) -> int:
+    """Tasks in flight for :func:`run_chunks`: twice the workers (LocalExecutor / DaskExecutor:
+    ``max_workers``; concurrent.futures pools: ``_max_workers``), so workers never wait and a cancel waits
+    for at most one batch per worker."""
+    workers = getattr(executor, "max_workers", None) or getattr(executor, "_max_workers", None) or 1
+    return max(2, 2 * int(workers))
 
 
 def _located(e: ModelError, ch: QueryChunk) -> ModelError:
@@ -228,11 +245,7 @@ def _query_all(
         eta = f", ETA {left / rate:,.0f} s" if rate > 0 else ""
         progress("query", state["done"], total, f"{state['done']:,}/{total:,} queries ({rate:,.0f}/s{eta})")
 
-    # tasks in flight: twice the workers (LocalExecutor / DaskExecutor: max_workers; concurrent.futures pools:
-    # _max_workers), so workers never wait and a cancel waits for at most one batch per worker
-    workers = getattr(executor, "max_workers", None) or getattr(executor, "_max_workers", None) or 1
-    window = max(2, 2 * int(workers))
-    _run_chunks(model, chunks(), executor, window, on_result, cancel)
+    run_chunks(model, chunks(), executor, task_window(executor), on_result, cancel)
     stats = {"cached": cached, "queried": state["queried"], "damaged_blocks": len(cache.problems) if cache else 0}
     return values, stats
 
@@ -536,5 +549,8 @@ def sketch_model(
     r2 = report["r2"]
     progress("done", 1, 1, f"{sketch.num_coefficients} coefficients" +
              (f", held-out R^2 {r2:.4f}" if r2 is not None else ""))
+    template = getattr(model, "template", None)
+    if template is not None and hasattr(template, "pattern"):  # models.with_template: record the fixed letters
+        return sketch.with_metadata(report=report, template=str(template.pattern))
     return sketch.with_metadata(report=report)
 
