@@ -203,16 +203,16 @@ def _refine_job() -> jobs.JobRecord | None:
     return jobs.get_job(st.session_state.get(state.REFINE_JOB))
 
 
-def adopt_refined(ctx: cache.Ctx) -> None:
-    """If this session's refine job finished, keep its values (once)."""
+def adopt_refined(ctx: cache.Ctx) -> bool:
+    """If this session's refine job finished, keep its values (once). True if values were adopted now."""
     job = _refine_job()
     if job is None or job.status != "done" or st.session_state.get(_ADOPTED) == job.id:
-        return
+        return False
     st.session_state[_ADOPTED] = job.id
     model = state.get_model()
     key = tuple(job.info.get("key", ()))
     if model is None or key != _store_key(ctx, model):
-        return
+        return False
     store = st.session_state.get(state.REFINED)
     if not store or store.get("key") != key:
         store = {"key": key, "rows": {}}
@@ -223,6 +223,7 @@ def adopt_refined(ctx: cache.Ctx) -> None:
         store["rows"][int(row)] = {"values": values[j], "stderr": stderr[j], "calls": int(r.calls_per_seq[j]),
                                    "flat": int(r.no_variation[j].sum()) if r.no_variation is not None else 0}
     st.session_state[state.REFINED] = store
+    return True
 
 
 def start_refine(ctx: cache.Ctx, model: Any, rows: np.ndarray, calls_per_seq: int) -> jobs.JobRecord:
@@ -249,7 +250,10 @@ def start_refine(ctx: cache.Ctx, model: Any, rows: np.ndarray, calls_per_seq: in
 def refine_controls(ctx: cache.Ctx, row: int, mask: np.ndarray | None, what: str) -> None:
     """"Refine with the model" for the selected sequence or the filtered subset: the model calls it makes
     (stated before it runs), start, progress, cancel."""
-    adopt_refined(ctx)
+    if adopt_refined(ctx):
+        # the job finished after this run drew the sequence's logos (a fast job, or a busy machine): draw them
+        # again with its values, or nothing would trigger another run
+        st.rerun()
     sk = ctx.sketch
     st.subheader("Refine with the model")
     st.caption("Refined values are unbiased estimates of the model's own SHAP values (the sketch serves as a "
