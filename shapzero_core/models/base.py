@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
@@ -110,6 +111,71 @@ def _alphabet_for_q(q: int, alphabet: Alphabet | None, where: str) -> Alphabet:
     if q == 20:
         return PROTEIN
     raise ModelError(f"{where} has {q} letters per position: pass the alphabet (e.g. alphabet='ACGTN')")
+
+
+_MAX_BATCH_BYTES = 512 * 1024 * 1024  # largest input (plus its encoding) one model call may build
+
+
+def available_memory() -> int:
+    """Bytes of memory this process can still use: ``MemAvailable`` of ``/proc/meminfo`` (else the free physical
+    pages), bounded by the address-space limit (``ulimit -v``) if one is set; 4 GiB if nothing can be read."""
+    avail: int | None = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError):
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, AttributeError):
+            avail = 4 << 30
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft not in (resource.RLIM_INFINITY, -1) and soft > 0:
+            avail = min(avail, soft)
+    except (ImportError, OSError, ValueError):
+        pass
+    return int(avail)
+
+
+def _mb(nbytes: float) -> str:
+    return f"{nbytes / 2**30:,.1f} GB" if nbytes >= 2**30 else f"{nbytes / 2**20:,.1f} MB"
+
+
+def _fit_batch(per_seq: int, fixed: int | None, batch_size: int | None, default: int, where: str,
+               shape: str) -> int:
+    """The batch size to use, given the bytes one sequence's input needs; refuses inputs that cannot fit.
+
+    A model whose single sequence (or whose fixed batch) would need more memory than this machine can spare is
+    refused before anything is allocated; the default batch size shrinks so that one batch stays within
+    :data:`_MAX_BATCH_BYTES` (and a quarter of the available memory).
+    """
+    budget = min(_MAX_BATCH_BYTES, available_memory() // 4)
+    if per_seq > budget:
+        raise ModelError(f"{where}: one sequence needs {_mb(per_seq)} of input ({shape}), more than the "
+                         f"{_mb(budget)} this machine can spare for a batch; check the declared input shape "
+                         "(a sequence model takes (N, n, q), (N, q, n), (N, n) or (N, n*q) for a few thousand "
+                         "positions n at most)")
+    if fixed is not None:
+        if fixed * per_seq > budget:
+            raise ModelError(f"{where}: the graph fixes the batch size to {fixed:,}, and one batch needs "
+                             f"{_mb(fixed * per_seq)} ({shape}), more than the {_mb(budget)} this machine can "
+                             "spare; export the model with a dynamic batch axis (e.g. dynamic_axes={'input': "
+                             "{0: 'N'}} in torch.onnx.export)")
+        return fixed
+    fit = max(1, budget // max(per_seq, 1))
+    if batch_size is None:
+        return min(default, fit)
+    if batch_size > fit:
+        raise ModelError(f"{where}: batch_size={batch_size:,} needs {_mb(batch_size * per_seq)} per batch "
+                         f"({shape}), more than the {_mb(budget)} this machine can spare; use batch_size <= {fit:,}")
+    return batch_size
 
 
 # ============================================================================================ base class

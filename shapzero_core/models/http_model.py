@@ -23,21 +23,25 @@ import numpy as np
 from ..alphabet import DNA, Alphabet
 from ..errors import ModelError
 from .base import (
+    _DEFAULT_BATCH,
     _alphabet_for_q,
     _alphabet_token,
     _BaseModel,
     _canon,
     _compose_spec,
+    _fit_batch,
     _resolve_alphabet,
     _rows,
     _sha256,
 )
-from .layout import _encode_input, _normalize_layout, detect_layout
+from .layout import _encode_input, _input_bytes, _normalize_layout, _shape_text, detect_layout
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 """The default allow-list for inference servers in the app."""
 
 ALLOWED_HOSTS_ENV = "SHAPZERO_ALLOWED_HOSTS"
+
+_JSON_BYTES_PER_ELEMENT = 24  # one tensor element in a JSON request: a Python number in a list plus its text
 
 
 # ============================================================================================ HTTP (v2)
@@ -205,7 +209,13 @@ class HttpModel(_BaseModel):
         if task is not None and (task < 0 or (width is not None and task >= width)):
             raise ModelError(f"{self.url}: task {task} out of range for output {self._out_name!r}")
         self._task = task
-        super().__init__(name=name or self.model_name, n=self._layout.n, alphabet=alpha, batch_size=batch_size)
+        bs = batch_size
+        if self._layout.n is not None:  # a request carries every element as a JSON number (and a Python object)
+            per_seq = _input_bytes(self._layout, self._in_dtype) * (_JSON_BYTES_PER_ELEMENT
+                                                                    if self._layout.layout != "strings" else 1)
+            bs = _fit_batch(per_seq, None, batch_size, _DEFAULT_BATCH["http"], f"{self.url}: input {self._in_name!r}",
+                            f"shape {_shape_text(shape[1:])}")
+        super().__init__(name=name or self.model_name, n=self._layout.n, alphabet=alpha, batch_size=bs)
         self.identity = _sha256("http", self.url, _canon(meta), _canon(
             {"layout": self._layout.layout, "n": self.n, "alphabet": alpha.letters, "output": self._out_name,
              "task": task}))
