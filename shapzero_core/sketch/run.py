@@ -4,7 +4,10 @@ Fourier transform, tune the noise threshold on held-out sequences and refit by l
 Phases and their progress stages:
 
 ``query``   every training block and the test set, chunk by chunk through the executor; each finished block
-            is cached (see :mod:`shapzero_core.sketch.cache`) before the next progress event.
+            is cached (see :mod:`shapzero_core.sketch.cache`) before the next progress event. A model whose
+            answers can go out of step (an external program: it has ``confirm_in_step``) confirms them first,
+            when each block finishes (in the task itself on other processes); a block it cannot confirm (a
+            protocol error, a crash mid-batch) is not cached and is queried again.
 ``decode``  the b-dimensional FFTs of all blocks.
 ``tune``    one peeling (+ refit) per candidate noise level, scored by NMSE on the *validation* half of the
             held-out sequences (skipped when ``noise_sd`` is given).
@@ -50,7 +53,7 @@ class _BadOutput(ModelError):
         self.row = row
 
 
-def evaluate_chunk(model: Callable[[np.ndarray], Any], chunk: QueryChunk) -> np.ndarray:
+def evaluate_chunk(model: Callable[[np.ndarray], Any], chunk: QueryChunk, confirm: bool = False) -> np.ndarray:
     """Evaluate one chunk of queries (an executor task; module level so that it pickles by name).
 
     Parameters
@@ -58,6 +61,9 @@ def evaluate_chunk(model: Callable[[np.ndarray], Any], chunk: QueryChunk) -> np.
     model : callable
         ``int8 (N, n) -> float (N,)``.
     chunk : QueryChunk
+    confirm : bool
+        Call ``model.confirm_in_step()`` (if it has one) after the chunk, so that its answers are known to be
+        in step when they return (tasks on other processes, where the sketch cannot confirm them later).
 
     Returns
     -------
@@ -73,6 +79,8 @@ def evaluate_chunk(model: Callable[[np.ndarray], Any], chunk: QueryChunk) -> np.
     N = X.shape[0]
     try:
         y = model(X)
+        if confirm and callable(getattr(model, "confirm_in_step", None)):
+            model.confirm_in_step()
     except ModelError:
         raise
     except Exception as e:
@@ -117,8 +125,10 @@ def _run_chunks(
     window: int,
     on_result: Callable[[QueryChunk, np.ndarray], None],
     cancel: CancelToken | None,
+    confirm_each: bool = False,
 ) -> None:
     """Evaluate chunks inline or through ``executor`` with at most ``window`` tasks in flight."""
+    extra = {"confirm": True} if confirm_each else {}
     if executor is None:
         for ch in chunks:
             if cancel is not None:
@@ -133,7 +143,7 @@ def _run_chunks(
             ch = next(it, None)
             if ch is None:
                 return
-            pending[executor.submit(evaluate_chunk, model, ch)] = ch
+            pending[executor.submit(evaluate_chunk, model, ch, **extra)] = ch
 
     try:
         fill()
@@ -155,7 +165,10 @@ def _run_chunks(
         done, _ = cf.wait(list(pending))  # tasks already running finish their batch (at most one each)
         for f in done:  # keep what they queried: a block they complete is cached before the error propagates
             if not f.cancelled() and f.exception() is None:
-                on_result(pending[f], f.result())
+                try:
+                    on_result(pending[f], f.result())
+                except ModelError:  # a block the model cannot confirm is not cached: it is queried again
+                    pass
         raise
 
 
@@ -204,6 +217,13 @@ def _query_all(
              f"querying the model: {total:,} queries in {len(names)} blocks")
     buffers: dict[str, np.ndarray] = {}
     filled: dict[str, int] = {}
+    # a model whose answers can go out of step (confirm_in_step) confirms them before a block is cached: here
+    # when the block is finished (the model runs in this process), else in each task on the worker
+    confirm = getattr(model, "confirm_in_step", None)
+    confirm = confirm if callable(confirm) else None
+    in_process = executor is None or isinstance(executor, cf.ThreadPoolExecutor) or getattr(executor, "kind",
+                                                                                               None) == "thread"
+    confirm_here = confirm is not None and in_process
 
     def chunks() -> Iterable[QueryChunk]:
         for nm in todo:
@@ -220,6 +240,13 @@ def _query_all(
         state["queried"] += ch.stop - ch.start
         if filled[ch.block] == sizes[ch.block]:
             values[ch.block] = buffers.pop(ch.block)
+            if confirm_here:
+                try:
+                    confirm()  # raises if the answers may be out of step
+                except ModelError as e:
+                    del values[ch.block]
+                    where = "the held-out test set" if ch.block == "test" else f"query block {ch.block}"
+                    raise ModelError(f"{where}: {e}; the block is not cached (blocks finished before are)") from e
             if cache is not None:
                 cache.save(ch.block, values[ch.block])
         dt = time.perf_counter() - state["t0"]
@@ -232,7 +259,8 @@ def _query_all(
     # _max_workers), so workers never wait and a cancel waits for at most one batch per worker
     workers = getattr(executor, "max_workers", None) or getattr(executor, "_max_workers", None) or 1
     window = max(2, 2 * int(workers))
-    _run_chunks(model, chunks(), executor, window, on_result, cancel)
+    _run_chunks(model, chunks(), executor, window, on_result, cancel,
+                confirm_each=confirm is not None and not in_process)
     stats = {"cached": cached, "queried": state["queried"], "damaged_blocks": len(cache.problems) if cache else 0}
     return values, stats
 
