@@ -260,17 +260,20 @@ class CommandModel(_BaseModel):
                             raise _Crash(in_step=size == 0)
                         chunks.append(data)
                         size += len(data)
-                        nl = data.count(b"\n")
-                        longest = max(map(len, data.split(b"\n"))) if nl else len(data)
-                        head = data.find(b"\n") if nl else len(data)
-                        if line_len + head > MAX_LINE_BYTES or longest > MAX_LINE_BYTES or size > cap:
-                            line = self._lines_out + lines + 1
-                            msg = (f"program {self.name!r} wrote more than {MAX_LINE_BYTES:,} bytes without a newline "
-                                   f"(output line {line}) or more than {cap:,} bytes for {N} sequences; it must print "
-                                   "one number per line")
+                        segs = data.split(b"\n")
+                        nl = len(segs) - 1
+                        too_long = 0 if line_len + len(segs[0]) > MAX_LINE_BYTES else next(
+                            (i for i in range(1, len(segs)) if len(segs[i]) > MAX_LINE_BYTES), None)
+                        if too_long is not None or size > cap:
+                            if too_long is not None:
+                                msg = (f"program {self.name!r} wrote more than {MAX_LINE_BYTES:,} bytes without a "
+                                       f"newline (output line {self._lines_out + lines + too_long + 1})")
+                            else:
+                                msg = f"program {self.name!r} wrote more than {cap:,} bytes for {N} sequences"
+                            msg += "; it must print one number per line"
                             self._stop(msg)
                             raise ModelError(msg + self._stderr_text())
-                        line_len = len(data) - data.rfind(b"\n") - 1 if nl else line_len + len(data)
+                        line_len = len(segs[-1]) if nl else line_len + len(data)
                         lines += nl
                         waited_since = time.monotonic()
                     elif fd == err_fd and not self._drain_stderr(err_fd):

@@ -211,7 +211,7 @@ def _query_all(
     cached = sum(sizes[nm] for nm in values)
     todo = [nm for nm in names if nm not in values]
     total = plan.num_queries
-    state = {"done": cached, "t0": time.perf_counter(), "queried": 0}
+    state = {"done": cached, "t0": time.perf_counter(), "queried": 0, "unconfirmable": False}
     progress("query", cached, total,
              f"{cached:,} of {total:,} queries cached, {total - cached:,} to go" if cached else
              f"querying the model: {total:,} queries in {len(names)} blocks")
@@ -241,9 +241,15 @@ def _query_all(
         if filled[ch.block] == sizes[ch.block]:
             values[ch.block] = buffers.pop(ch.block)
             if confirm_here:
+                # every model call is covered by the first confirmation after it, so a block whose own
+                # confirmation passes (and none before failed) was answered in step; after a failure nothing more
+                # is cached (other blocks may hold answers the failed confirmation covered)
                 try:
+                    if state["unconfirmable"]:
+                        raise ModelError("an earlier confirmation failed")
                     confirm()  # raises if the answers may be out of step
                 except ModelError as e:
+                    state["unconfirmable"] = True
                     del values[ch.block]
                     where = "the held-out test set" if ch.block == "test" else f"query block {ch.block}"
                     raise ModelError(f"{where}: {e}; the block is not cached (blocks finished before are)") from e
