@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
@@ -14,6 +13,8 @@ import numpy as np
 
 from ..alphabet import DNA, PROTEIN, Alphabet, check_codes, get_alphabet
 from ..errors import ModelError
+from ..limits import available_memory
+from ..limits import format_bytes as _mb
 
 _DEFAULT_BATCH = {"onnx": 8192, "callable": 8192, "cmd": 2048, "http": 1024}
 
@@ -114,38 +115,6 @@ def _alphabet_for_q(q: int, alphabet: Alphabet | None, where: str) -> Alphabet:
 
 
 _MAX_BATCH_BYTES = 512 * 1024 * 1024  # largest input (plus its encoding) one model call may build
-
-
-def available_memory() -> int:
-    """Bytes of memory this process can still use: ``MemAvailable`` of ``/proc/meminfo`` (else the free physical
-    pages), bounded by the address-space limit (``ulimit -v``) if one is set; 4 GiB if nothing can be read."""
-    avail: int | None = None
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    avail = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError):
-        pass
-    if avail is None:
-        try:
-            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, AttributeError):
-            avail = 4 << 30
-    try:
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft not in (resource.RLIM_INFINITY, -1) and soft > 0:
-            avail = min(avail, soft)
-    except (ImportError, OSError, ValueError):
-        pass
-    return int(avail)
-
-
-def _mb(nbytes: float) -> str:
-    return f"{nbytes / 2**30:,.1f} GB" if nbytes >= 2**30 else f"{nbytes / 2**20:,.1f} MB"
 
 
 def _fit_batch(per_seq: int, fixed: int | None, batch_size: int | None, default: int, where: str,
