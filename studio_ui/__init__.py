@@ -43,6 +43,6 @@ DOM a keyed widget sits in an element with the class ``st-key-<key>``.
   ``dl_sketch_npz``, ``dl_run_json``, ``dl_modisco_zip``, ``dl_all_zip`` (files are made on click).
 
 Configuration: ``$SHAPZERO_WORKSPACE`` (default ``~/.shapzero/workspace``: query cache, saved sketches),
-``$SHAPZERO_ALLOWED_HOSTS`` (inference-server hosts, default ``localhost,127.0.0.1``),
+``$SHAPZERO_ALLOWED_HOSTS`` (inference-server hosts besides loopback, which is always allowed),
 ``$SHAPZERO_INFERENCE_SERVERS`` (URLs offered in a list), ``$SHAPZERO_DASK_SCHEDULER``.
 """

@@ -56,13 +56,15 @@ from .http_model import (
     HttpModel,
     check_host,
     configured_allowed_hosts,
+    parse_server_url,
 )
 from .layout import LAYOUTS, detect_layout
 from .onnx_model import EMBED_LIMIT, MODEL_STORE_ENV, OnnxModel
-from .spec import load_model, register_scheme
+from .spec import BROWSER_LIMITS, load_model, load_server_spec, register_scheme
 
 __all__ = [
     "ALLOWED_HOSTS_ENV",
+    "BROWSER_LIMITS",
     "EMBED_LIMIT",
     "LAYOUTS",
     "LOOPBACK_HOSTS",
@@ -77,5 +79,7 @@ __all__ = [
     "configured_allowed_hosts",
     "detect_layout",
     "load_model",
+    "load_server_spec",
+    "parse_server_url",
     "register_scheme",
 ]
