@@ -13,7 +13,8 @@ Spec strings (what :func:`load_model` accepts, and what every adapter's ``spec``
 ``onnx-b64:<base64>``
     ONNX bytes embedded in the spec. Models loaded from bytes (uploads) get this spec when they are at
     most :data:`EMBED_LIMIT` bytes; larger ones are written once to a content-addressed file
-    ``<store>/<sha256>.onnx`` (``$SHAPZERO_MODEL_STORE``, default ``~/.cache/shapzero/models``) and get an
+    ``<store>/<sha256>.onnx`` (``$SHAPZERO_MODEL_STORE``, default ``~/.cache/shapzero/models``; kept under
+    ``$SHAPZERO_MODEL_STORE_MB``, default 2048, by deleting the least recently used models first) and get an
     ``onnx:`` spec with that ``sha256``. (Workers on other machines need that folder shared, or a model
     under the limit.)
 ``demo:<name>``
@@ -59,7 +60,7 @@ from .http_model import (
     parse_server_url,
 )
 from .layout import LAYOUTS, detect_layout
-from .onnx_model import EMBED_LIMIT, MODEL_STORE_ENV, OnnxModel
+from .onnx_model import EMBED_LIMIT, MODEL_STORE_ENV, MODEL_STORE_LIMIT_ENV, OnnxModel
 from .spec import BROWSER_LIMITS, load_model, load_server_spec, register_scheme
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "LAYOUTS",
     "LOOPBACK_HOSTS",
     "MODEL_STORE_ENV",
+    "MODEL_STORE_LIMIT_ENV",
     "CallableModel",
     "CommandModel",
     "HostNotAllowedError",

@@ -10,6 +10,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,10 @@ EMBED_LIMIT = 8 * 1024 * 1024
 """ONNX models loaded from bytes up to this size embed their bytes (base64) in their ``spec``."""
 
 MODEL_STORE_ENV = "SHAPZERO_MODEL_STORE"
+MODEL_STORE_LIMIT_ENV = "SHAPZERO_MODEL_STORE_MB"
+MODEL_STORE_LIMIT_MB = 2048
+"""Default size cap of the model store: when a new model would take it past the cap, the least recently used
+models are deleted first (``$SHAPZERO_MODEL_STORE_MB`` changes it)."""
 
 
 # ============================================================================================ ONNX
@@ -55,6 +60,51 @@ def _model_store() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
     return Path(base) / "shapzero" / "models"
+
+
+def _store_limit() -> int:
+    raw = os.environ.get(MODEL_STORE_LIMIT_ENV, "").strip()
+    try:
+        mb = float(raw) if raw else MODEL_STORE_LIMIT_MB
+    except ValueError:
+        mb = MODEL_STORE_LIMIT_MB
+    return int(max(mb, 0) * 2**20)
+
+
+def _store_model(data: bytes, digest: str) -> Path:
+    """Write ``data`` to the content-addressed store (once), mark it as just used, and keep the store under its
+    size cap by deleting the least recently used models (never the one just stored) and stale partial writes."""
+    store = _model_store()
+    store.mkdir(parents=True, exist_ok=True)
+    target = store / f"{digest}.onnx"
+    if target.is_file():
+        os.utime(target)  # most recently used
+    else:
+        tmp = target.with_name(f".{digest}.{uuid.uuid4().hex}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    limit = _store_limit()
+    now = time.time()
+    entries = []
+    for p in store.iterdir():
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        if p.name.endswith(".tmp") and now - st.st_mtime > 3600:
+            p.unlink(missing_ok=True)  # left by a crash
+        elif p.suffix == ".onnx" and p != target:
+            entries.append((st.st_mtime, st.st_size, p))
+    total = len(data) + sum(e[1] for e in entries)
+    for _, size, p in sorted(entries):
+        if total <= limit:
+            break
+        try:
+            p.unlink()
+            total -= size
+        except OSError:
+            pass
+    return target
 
 
 def _messages(root: Any) -> Iterator[Any]:
@@ -312,13 +362,7 @@ class OnnxModel(_BaseModel):
         elif len(data) <= EMBED_LIMIT:
             self.spec = _compose_spec("onnx-b64:" + base64.b64encode(data).decode("ascii"), user_opts)
         else:
-            store = _model_store()
-            store.mkdir(parents=True, exist_ok=True)
-            target = store / f"{digest}.onnx"
-            if not target.is_file():
-                tmp = target.with_name(f".{digest}.{uuid.uuid4().hex}.tmp")
-                tmp.write_bytes(data)
-                os.replace(tmp, target)
+            target = _store_model(data, digest)
             self.spec = _compose_spec(f"onnx:{target}", {**user_opts, "sha256": digest})
 
     @property
