@@ -154,7 +154,7 @@ class Chunk:
     """Records of one chunk, and the other columns' values for each of them."""
 
     records: list[Record]
-    extra: dict[str, list[object]]
+    extra: dict[str, list[object] | pd.Series]
 
 
 @dataclass
@@ -337,7 +337,7 @@ def table_chunks(open_lines: Callable[[], Iterator[str]], sep: str, alphabet: Al
             for r in keep:
                 rid = str(idv[r]).strip() if idv is not None else None
                 records.append((-(rows + r) - 1, rid if rid else None, str(seqs[r])))  # line filled in later
-            extra = {c: part[c].to_numpy()[keep].tolist() for c in state.columns}
+            extra = {c: part[c].iloc[keep].reset_index(drop=True) for c in state.columns}
             rows += len(part)
             yield Chunk(records, extra)
     except (pd.errors.ParserError, ValueError) as e:

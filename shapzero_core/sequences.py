@@ -384,7 +384,7 @@ class _Accumulator:
         self.n, self.alphabet, self.state, self.limit_wrong = n, alphabet, state, limit_wrong
         self.blocks: list[np.ndarray] = []
         self.ids = StringsBuilder()
-        self.extra: dict[str, list[object]] = {}
+        self.extra: dict[str, list[pd.Series]] = {}  # per column, the accepted rows' values chunk by chunk
         self.rejected: list[tuple[int, int, str, str, str]] = []
         self.lengths: Counter[int] = Counter()  # every non-empty normalised length, and where it was first seen
         self.first_seen: dict[int, int] = {}
@@ -440,8 +440,9 @@ class _Accumulator:
             self.ids.extend(recs[i][1] or f"seq_{base + i + 1}" for i in acc.tolist())
             for c in self.state.columns:
                 vals_c = chunk.extra.get(c)
-                if vals_c is not None:
-                    self.extra.setdefault(c, []).extend(vals_c[i] for i in acc.tolist())
+                if vals_c is not None:  # a pandas Series per chunk: compact (Arrow) strings, not Python objects
+                    col = vals_c if isinstance(vals_c, pd.Series) else pd.Series(vals_c)
+                    self.extra.setdefault(c, []).append(col.iloc[acc].reset_index(drop=True))
         self.accepted += int(acc.size)
         return True
 
@@ -522,7 +523,9 @@ def _read(src: Source, fmt: str, encoding: str, alphabet: Alphabet, n: int | Non
     X = acc.codes()
     read_ids = acc.ids.build()
     ids, renamed = _unique_ids(read_ids)
-    extra = pd.DataFrame({c: acc.extra.get(c, []) for c in state.columns if c in acc.extra or acc.accepted == 0})
+    extra = pd.DataFrame({c: pd.concat(acc.extra[c], ignore_index=True) if c in acc.extra else [] for c in
+                          state.columns if c in acc.extra or acc.accepted == 0})
+    acc.extra.clear()
     extra = extra.reset_index(drop=True)
     for c in list(extra.columns):
         if c == "description" and (extra[c] == "").all():

@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-_CHUNK_CELLS = 1_000_000  # table cells (sequences x (positions + interaction sets)) explained and written at once
+_CHUNK_CELLS = 250_000  # table cells (sequences x (positions + interaction sets)) explained and written at once
 
 
 def run(args: argparse.Namespace) -> int:
