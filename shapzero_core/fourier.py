@@ -485,10 +485,23 @@ def read_npz(source: str | os.PathLike[str] | bytes, label: str, max_bytes: int 
     return out
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` would, for every thread); 0o022 if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write bytes to a temporary file in the same folder, then rename over ``path``."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # the permissions of an ordinary new file, not mkstemp's 0600
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
