@@ -12,7 +12,7 @@ from studio_ui import widgets as w
 
 w.page_frame("model")
 w.header("Model", "The model to explain: it takes sequences of n letters and returns one number per sequence. "
-         "SHAP zero only calls it while sketching.")
+         "SHAP zero only calls it while sketching, and when you refine values with it.")
 
 src = st.radio("Where is the model?", ["Demo model", "ONNX file", "Inference server"], horizontal=True,
                key="model_source")

@@ -11,7 +11,7 @@ from shapzero_core.dask_executor import configured_scheduler
 from shapzero_core.errors import ModelError, SketchError
 from shapzero_core.report_figures import order_table, orders_plotly, quality_scatter_plotly
 from shapzero_core.sketch import plan_for_budget, plan_sketch
-from studio_ui import core, models_ui, sketching, state
+from studio_ui import core, models_ui, refining, sketching, state
 from studio_ui import widgets as w
 
 w.page_frame("sketch")
@@ -95,11 +95,12 @@ with tab_run:
                 help="The model travels to the workers as its spec (demo models, ONNX files, servers); "
                      "the time estimate above is for this machine." if portable else
                      "This model cannot be rebuilt on the workers (it has no spec).")
+        check = refining.trust_check_option(n, q)
         if st.button("Start sketch", key="sketch_start", type="primary", icon=":material/play_arrow:",
                      disabled=running):
             try:
                 sketching.start_sketch(model, config, f"sketch of {state.model_label()} (budget {budget:,})",
-                                       dask_address=dask_addr if use_dask else None)
+                                       dask_address=dask_addr if use_dask else None, trust_check=check)
             except (SketchError, ValueError) as e:
                 st.error(str(e))
             else:
@@ -187,5 +188,7 @@ with g2:
     st.dataframe({"order": t["order"], "coefficients": t["coefficients"],
                   "share of energy": [f"{e:.1%}" for e in t["energy_share"]]}, hide_index=True,
                  key="sketch_order_table")
+refining.trust_panel(sk)
+sk = state.get_sketch() or sk
 st.download_button("Save the sketch (.npz)", sk.to_bytes, file_name="sketch.npz", mime="application/octet-stream",
                    key="sketch_download", on_click="ignore", icon=":material/download:")

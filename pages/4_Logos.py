@@ -5,7 +5,7 @@ import streamlit as st
 
 from shapzero_core.analysis import select
 from shapzero_core.figures import logo_plotly, saliency_matrix
-from studio_ui import cache
+from studio_ui import cache, refining
 from studio_ui import widgets as w
 
 w.page_frame("logos")
@@ -70,15 +70,15 @@ def _logo(matrix, title: str, ylabel: str):
     return fig
 
 
-fig_one = _logo(M_one, f"SHAP logo of {ex.ids[row]}", "SHAP value")
 title_all = f"Mean SHAP by position and letter over {what}"
 fig_all = cache.figure(("logo_all", ctx.key, cache.mask_key(mask), title_all, yr),
                        lambda: _logo(M_all, title_all, "mean SHAP"))
 with one_slot:
     st.markdown(f"f(x) = **{ex.predictions[row]:.4f}** = baseline {ex.baseline:.4f} + sum of SHAP "
                 f"{ex.shap[row].sum():+.4f}")
-    w.plotly(fig_one, key="logo_one_chart")
+    refining.sequence_logos(ctx, ex, row, yr)
     st.caption(f"Sequence: `{seq}`")
+    refining.refine_controls(ctx, row, mask, what)
 w.plotly(fig_all, key="logo_all_chart")
 st.caption("Each letter's height is the mean SHAP value at that position over the sequences carrying it; "
            "letters never seen at a position are left out.")

@@ -97,8 +97,9 @@ st.caption(f"Selected sequence: **{sid}** · interaction index: **{core.INDEX_LA
 
 fig_rows = [
     ("SHAP logo of the selected sequence", sid, exports.figure_downloads(
-        "logo_selected", lambda: logo_matplotlib(saliency_matrix(ex.shap[r], seq, ex.alphabet),
-                                                 title=f"SHAP logo of {sid}"))),
+        "logo_selected", lambda: logo_matplotlib(
+            saliency_matrix(ex.shap[r], seq, ex.alphabet), errors=None if ex.stderr is None else 2 * ex.stderr[r],
+            title=f"SHAP logo of {sid}" + ("" if ex.stderr is None else " (whiskers: ±2 × trust-check error)")))),
     ("Mean SHAP logo", f"all {ex.N:,} sequences", exports.figure_downloads(
         "logo_mean", lambda: logo_matplotlib(pls.matrix(), ylabel="mean SHAP",
                                              title=f"Mean SHAP by position and letter (N={ex.N:,})"))),

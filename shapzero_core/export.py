@@ -4,11 +4,13 @@ Every table keeps the original sequence ids (``seq_id``) and uses 1-based positi
 
 Tables
 ------
-``shap_long``      ``seq_id, sequence, position, letter, shap`` (one row per sequence and position)
+``shap_long``      ``seq_id, sequence, position, letter, shap, stderr`` (one row per sequence and position;
+                   ``stderr`` is the value's uncertainty, empty when unknown: see ``run.json``'s
+                   ``stderr`` entry for its kind)
 ``interactions``   ``seq_id, positions, letters, order, index, value`` (``positions`` is a string of
                    1-based positions joined by ``","``, e.g. ``"3,7"``; letters in the same order)
-``shap_wide``      one row per sequence: ``seq_id, sequence, prediction, shap_1 .. shap_n`` and the input
-                   file's other columns
+``shap_wide``      one row per sequence: ``seq_id, sequence, prediction, shap_1 .. shap_n``, ``stderr_1 ..
+                   stderr_n`` when known, and the input file's other columns
 summaries          position x letter summary, split-interaction summary, top interactions, spaced repeats,
                    motifs, motif PWMs and carriers (see :mod:`shapzero_core.analysis`)
 
@@ -72,6 +74,7 @@ __all__ = [
     "modisco_arrays",
     "read_table",
     "shap_table",
+    "stderr_note",
     "wide_table",
     "write_modisco",
     "write_table",
@@ -84,10 +87,15 @@ TABLE_FORMATS = ("csv", "parquet")
 
 # ============================================================================================== tables
 def shap_table(expl: Explanation) -> pd.DataFrame:
-    """Tidy SHAP values: ``seq_id, sequence, position`` (1-based), ``letter, shap``; ``N * n`` rows."""
+    """Tidy SHAP values: ``seq_id, sequence, position`` (1-based), ``letter, shap, stderr``; ``N * n`` rows.
+
+    ``stderr`` is ``expl.stderr`` (NaN when the explanation has none): the standard error of a refined
+    value, or the calibrated per-position error of a sketch-only value (``expl.stderr_kind``).
+    """
     N, n = expl.X.shape
     letters = np.array(list(expl.alphabet.letters))
     seqs = np.asarray(expl.sequences, dtype=object)
+    se = expl.stderr.ravel() if expl.stderr is not None else np.full(N * n, np.nan)
     return pd.DataFrame(
         {
             "seq_id": np.repeat(np.asarray(expl.ids, dtype=object), n),
@@ -95,8 +103,21 @@ def shap_table(expl: Explanation) -> pd.DataFrame:
             "position": np.tile(np.arange(1, n + 1, dtype=np.int64), N),
             "letter": letters[expl.X.ravel().astype(np.intp)],
             "shap": expl.shap.ravel(),
+            "stderr": se,
         }
     )
+
+
+def stderr_note(expl: Explanation) -> str:
+    """One line saying what the ``stderr`` column of the tables means for this explanation."""
+    if expl.stderr_kind == "refined":
+        return ("standard errors of SHAP values refined with the model (unbiased estimates; the sketch as a "
+                "control variate)")
+    if expl.stderr_kind == "trust check":
+        return ("sketch-only values: the trust check's de-biased RMS error of the sketch at each position over "
+                "random sequences (a calibrated typical error, not a per-value guarantee)")
+    return ("unknown: the sketch has no trust check (run 'shapzero sketch' without --no-check, or refine "
+            "with 'shapzero explain --refine --model SPEC')")
 
 
 def interaction_table(
@@ -171,7 +192,8 @@ def interaction_table(
 
 
 def wide_table(expl: Explanation) -> pd.DataFrame:
-    """One row per sequence: ``seq_id, sequence, prediction, shap_1 .. shap_n`` and the extra columns.
+    """One row per sequence: ``seq_id, sequence, prediction, shap_1 .. shap_n``, ``stderr_1 .. stderr_n``
+    (when the explanation has them) and the extra columns.
 
     An input column whose name the table already uses (e.g. a measured ``prediction``, or ``shap_3``) is kept
     under a new name (``prediction_input``, ``shap_3_input``, ...); ``frame.attrs["renamed_columns"]`` maps the
@@ -179,8 +201,11 @@ def wide_table(expl: Explanation) -> pd.DataFrame:
     """
     df = pd.DataFrame({"seq_id": expl.ids, "sequence": expl.sequences, "prediction": expl.predictions})
     shap = pd.DataFrame(expl.shap, columns=[f"shap_{i}" for i in range(1, expl.n + 1)])
+    parts = [df, shap]
+    if expl.stderr is not None:
+        parts.append(pd.DataFrame(expl.stderr, columns=[f"stderr_{i}" for i in range(1, expl.n + 1)]))
     extra = expl.extra.reset_index(drop=True)
-    taken = {*df.columns, *shap.columns}
+    taken = {c for p in parts for c in p.columns}
     renamed: dict[str, str] = {}
     for c in extra.columns:
         if c in taken:
@@ -189,7 +214,7 @@ def wide_table(expl: Explanation) -> pd.DataFrame:
                 new, k = f"{c}_input_{k}", k + 1
             renamed[str(c)] = new
             taken.add(new)
-    out = pd.concat([df, shap, extra.rename(columns=renamed)], axis=1)
+    out = pd.concat([*parts, extra.rename(columns=renamed)], axis=1)
     out.attrs["renamed_columns"] = renamed
     out.attrs["notes"] = [f"input column {old!r} is {new!r} in this table (the name is taken by the explanation)"
                           for old, new in renamed.items()]
@@ -603,6 +628,7 @@ def export_all(
             "count_by_order": {str(k): v for k, v in sketch.count_by_order().items()},
             "baseline": expl.baseline,
             "model": sketch.metadata.get("model"),
+            "trust": _trust_summary(sketch),
         },
         "sequences": {
             "file": seqs.source,
@@ -611,6 +637,7 @@ def export_all(
             "rejected": len(seqs.rejected),
             "notes": list(seqs.notes),
         },
+        "stderr": {"kind": expl.stderr_kind or None, "meaning": stderr_note(expl)},
         "parameters": {
             "index": expl.interactions.index if expl.interactions is not None else None,
             "order": expl.interactions.order if expl.interactions is not None else None,
@@ -646,6 +673,16 @@ def export_all(
     return ExportResult(out_dir=out, files=files, record=record, explanation=expl)
 
 
+def _trust_summary(sketch: FourierSketch) -> dict[str, Any] | None:
+    from .refine import trust_info
+
+    info = trust_info(sketch)
+    if info is None:
+        return None
+    return {k: info.get(k) for k in ("level", "verdict", "median_rel_l2", "median_noise_floor", "n_seqs",
+                                     "calls_per_seq", "model_calls")}
+
+
 def _write_figures(expl, pls, split, top, motifs, diff, fig_dir: Path, cfg: ExportConfig) -> list[Path]:
     from .figures import (
         interaction_heatmap_matplotlib,
@@ -668,9 +705,11 @@ def _write_figures(expl, pls, split, top, motifs, diff, fig_dir: Path, cfg: Expo
         fig_dir / "logo_split_interactions", ff,
     )
     for s in range(min(cfg.logos_for, expl.N)):
+        bars = 2 * expl.stderr[s] if expl.stderr is not None else None
         paths += save_figure(
             logo_matplotlib(saliency_matrix(expl.shap[s], expl.sequences[s], expl.alphabet),
-                            title=f"SHAP logo of {expl.ids[s]}"),
+                            title=f"SHAP logo of {expl.ids[s]}" + (" (whiskers: ±2 s.e.)" if bars is not None else ""),
+                            errors=bars),
             fig_dir / f"logo_seq_{s + 1}", ff,
         )
     if expl.interactions is not None:

@@ -280,6 +280,7 @@ def logo_plotly(
     colors: Mapping[str, str] | None = None,
     height: int = 300,
     below: pd.DataFrame | None = None,
+    errors: np.ndarray | None = None,
 ) -> Any:
     """A sequence logo as a plotly figure (letter glyphs as filled path shapes, hover per letter).
 
@@ -297,12 +298,16 @@ def logo_plotly(
         A second matrix of the same shape drawn below the axis (its values must be <= 0) while only the
         positive part of ``matrix`` is drawn above: the paper's split-interaction summary, where each
         letter has a positive and a negative part (:meth:`SplitSummary.matrix`).
+    errors : numpy.ndarray, optional
+        ``float (n,)`` half-widths of error whiskers drawn at each position's net height (the row sum of
+        ``matrix``), e.g. ``2 * stderr`` of one sequence's SHAP values (NaN: no whisker).
 
     Returns
     -------
     plotly.graph_objects.Figure
         One invisible scatter trace carries the hover text and ``customdata = [position, letter, value]``;
-        the letters are ``layout.shapes`` (type ``path``).
+        the letters are ``layout.shapes`` (type ``path``). With ``errors`` a second trace named
+        ``"error bars"`` draws the whiskers (``error_y``).
     """
     import plotly.graph_objects as go
 
@@ -343,6 +348,26 @@ def logo_plotly(
     B = below.to_numpy(dtype=np.float64) if below is not None else M
     top = float(np.clip(M, 0, None).sum(axis=1).max())
     bottom = float(np.clip(B, None, 0).sum(axis=1).min())
+    if errors is not None:
+        err = _check_errors(errors, M.shape[0])
+        net = M.sum(axis=1)
+        fig.add_trace(
+            go.Scatter(
+                x=positions,
+                y=net,
+                mode="markers",
+                marker={"size": 3, "color": "#222222"},
+                error_y={"type": "data", "array": np.nan_to_num(err).tolist(), "color": "#222222",
+                         "thickness": 1.2, "width": 4},
+                customdata=np.stack([positions, net, err], axis=1).tolist(),
+                hovertemplate="position %{customdata[0]}<br>" + ylabel
+                + " %{customdata[1]:.4g} ± %{customdata[2]:.2g}<extra></extra>",
+                showlegend=False,
+                name="error bars",
+            )
+        )
+        top = max(top, float(np.nanmax(net + np.nan_to_num(err), initial=top)))
+        bottom = min(bottom, float(np.nanmin(net - np.nan_to_num(err), initial=bottom)))
     pad = 0.05 * max(top - bottom, 1e-12)
     fig.update_layout(
         template=plotly_template(),
@@ -386,9 +411,10 @@ def logo_matplotlib(
     width: float | None = None,
     height: float = 2.2,
     below: pd.DataFrame | None = None,
+    errors: np.ndarray | None = None,
 ) -> Any:
-    """The same logo as :func:`logo_plotly` (including ``below``), drawn with logomaker (for SVG / PDF /
-    PNG export).
+    """The same logo as :func:`logo_plotly` (including ``below`` and ``errors``), drawn with logomaker (for
+    SVG / PDF / PNG export).
 
     Returns
     -------
@@ -419,6 +445,17 @@ def logo_matplotlib(
             hi = float(np.clip(df.to_numpy(), 0, None).sum(axis=1).max())
             pad = 0.05 * max(hi - lo, 1e-12)
             ax.set_ylim(lo - pad, hi + pad)
+        if errors is not None:
+            err = _check_errors(errors, n)
+            net = df.to_numpy(dtype=np.float64).sum(axis=1)
+            ax.errorbar(df.index.to_numpy(), net, yerr=np.nan_to_num(err), fmt="none", ecolor="#222222",
+                        elinewidth=0.8, capsize=1.5, zorder=5)
+            lo0, hi0 = ax.get_ylim()
+            lo1 = min(lo0, float(np.min(net - np.nan_to_num(err))))
+            hi1 = max(hi0, float(np.max(net + np.nan_to_num(err))))
+            if (lo1, hi1) != (lo0, hi0):
+                pad = 0.05 * max(hi1 - lo1, 1e-12)
+                ax.set_ylim(lo1 - pad, hi1 + pad)
         ax.axhline(0, color="#888888", lw=0.6)
         ax.set_xticks(_position_ticks(int(df.index.max())) if int(df.index.min()) == 1 else list(df.index))
         ax.set_xlim(int(df.index.min()) - 0.6, int(df.index.max()) + 0.6)
@@ -427,6 +464,15 @@ def logo_matplotlib(
         if title:
             ax.set_title(title)
     return fig
+
+
+def _check_errors(errors: np.ndarray, n: int) -> np.ndarray:
+    err = np.asarray(errors, dtype=np.float64).reshape(-1)
+    if err.shape != (n,):
+        raise ValueError(f"errors must have one half-width per position ({n}), got shape {np.shape(errors)}")
+    if np.any(err[np.isfinite(err)] < 0):
+        raise ValueError("errors are half-widths and must be >= 0")
+    return err
 
 
 def _symmetric_limit(M: np.ndarray) -> float:

@@ -7,6 +7,7 @@ Modules
 ``core``       plain helpers, no Streamlit: content keys, the sequence table, search, pair matrices
 ``jobs``       background jobs: a worker thread updates a plain record, pages poll it (no Streamlit)
 ``sketching``  the sketch job: start, progress fragment, cancel, adopt the result, workspace cache
+``refining``   the trust check (Sketch page) and refining values with the model (Logos page)
 ``models_ui``  model loading (demo, ONNX bytes, allowed inference servers), measured throughput
 ``demo``       the home page's "Try the demo"
 ``exports``    downloads of the Export page (no Streamlit): figures, tables, sketch, run record, zips
@@ -26,13 +27,18 @@ DOM a keyed widget sits in an element with the class ``st-key-<key>``.
   ``model_onnx_load``; text ``model_server_url``, button ``model_server_load``; text ``model_test_seq``.
 * ``/Sketch`` (``Sketch``): numbers ``sketch_budget``, ``sketch_test_size``, ``sketch_seed``; checkbox
   ``sketch_use_dask`` (only with ``$SHAPZERO_DASK_SCHEDULER``); buttons ``sketch_start``,
-  ``sketch_cancel`` (while running), ``sketch_resume_<i>``; tab "Load a saved sketch" with uploader
-  ``sketch_upload``; charts ``sketch_scatter``, ``sketch_orders``; download ``sketch_download``.
+  ``sketch_cancel`` (while running), ``sketch_resume_<i>``; checkbox ``sketch_trust_check``; tab "Load a saved
+  sketch" with uploader ``sketch_upload``; charts ``sketch_scatter``, ``sketch_orders``; trust check: text
+  "Trust check: sketch values ...", button ``sketch_trust_start`` / ``sketch_trust_cancel``, chart
+  ``sketch_trust_chart``; download ``sketch_download``.
 * ``/Sequences`` (``Sequences``): uploader ``seq_upload``; form ``random_form`` with ``random_n``,
   ``random_len``, ``random_seed`` and button ``random_go``; text ``seq_search``; the table's key starts
   with ``seq_table_`` (single-row selection selects the sequence for every page).
 * ``/Logos`` (``Logos``): selectbox ``logo_seq``; toggles ``logo_same_axis``, ``logo_show_split``; radio
-  ``logo_subset``; charts ``logo_one_chart`` (title "SHAP logo of <id>"), ``logo_all_chart``.
+  ``logo_subset``; charts ``logo_one_chart`` (title "SHAP logo of <id>"), ``logo_all_chart``; refine with
+  the model: radio ``logo_refine_scope``, number ``logo_refine_calls``, metric "Model calls to refine",
+  buttons ``logo_refine_start`` / ``logo_refine_cancel``, chart ``logo_refined_chart`` (title "Refined SHAP
+  logo of <id>", whiskers ``path.yerror``), download ``logo_refined_download``.
 * ``/Interactions`` (``Interactions``): selectboxes ``inter_index``, ``inter_order``, ``inter_seq``; radio
   ``inter_stat``; clickable maps ``heat_seq`` and ``heat_all`` (square-marker scatters; a click fills
   ``inter_pair_i`` / ``inter_pair_j``); radio ``top_scope``, slider ``top_orders``, number ``top_k``,

@@ -63,11 +63,17 @@ def workspace_dir() -> Path:
 
 # ---------------------------------------------------------------------------------------------- keys
 def sketch_key(sketch: FourierSketch) -> str:
-    """Stable 16-hex-digit content key of a sketch (alphabet, locations, coefficients)."""
+    """Stable 16-hex-digit content key of a sketch (alphabet, locations, coefficients, and the error bars of
+    its trust check, which every explanation carries)."""
+    from shapzero_core.refine import trust_info
+
     h = hashlib.sha256()
     h.update(sketch.alphabet.letters.encode())
     h.update(np.ascontiguousarray(sketch.locations).tobytes())
     h.update(np.ascontiguousarray(sketch.coefficients).tobytes())
+    trust = trust_info(sketch)
+    if trust is not None:
+        h.update(repr(trust.get("position_rmse")).encode())
     return h.hexdigest()[:16]
 
 

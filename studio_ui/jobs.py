@@ -25,6 +25,8 @@ __all__ = ["JobRecord", "get_job", "list_jobs", "start_job"]
 
 #: Job states: "running" -> "done" | "cancelled" | "failed".
 FINISHED = ("done", "cancelled", "failed")
+#: Progress stages that count model calls.
+MODEL_STAGES = ("query", "refine")
 
 
 @dataclass
@@ -53,13 +55,18 @@ class JobRecord:
 
     # ------------------------------------------------------------------ worker side
     def progress(self, stage: str, done: int, total: int, message: str = "") -> None:
-        """The engine's progress callback ``(stage, done, total, message)``."""
+        """The engine's progress callback ``(stage, done, total, message)``.
+
+        ``query`` (the sketch's queries) and ``refine`` (model calls of refined values and of the trust
+        check) are the model-call stages: they fill ``query_done`` / ``query_total``, and the rate restarts
+        when one follows the other."""
         now = time.time()
         with self.lock:
             self.stage, self.done, self.total, self.message = stage, int(done), int(total), message
-            if stage == "query":
-                if self.first_query_time is None:
+            if stage in MODEL_STAGES:
+                if self.first_query_time is None or stage != self.info.get("_call_stage", stage):
                     self.first_query_time, self.first_query_done = now, int(done)
+                self.info["_call_stage"] = stage
                 self.query_done, self.query_total = int(done), int(total)
 
     # ------------------------------------------------------------------ page side

@@ -85,11 +85,14 @@ def _slug(text: str) -> str:
     return "_".join(filter(None, s.split("_")))[:60] or "sketch"
 
 
-def start_sketch(model: Any, config: Any, label: str, dask_address: str | None = None) -> jobs.JobRecord:
+def start_sketch(model: Any, config: Any, label: str, dask_address: str | None = None,
+                 trust_check: bool = True) -> jobs.JobRecord:
     """Start sketching ``model`` with ``config`` in a worker thread; the session remembers the job.
 
     With ``dask_address`` the query blocks run on that Dask scheduler's workers (the model travels as its
-    ``spec``); otherwise in the worker thread itself."""
+    ``spec``); otherwise in the worker thread itself. With ``trust_check`` the finished sketch is checked
+    (:func:`shapzero_core.refine.check_sketch`, progress stage ``refine``) and the check goes into its
+    report; a check that fails or is cancelled leaves the sketch without one (``info["check"]`` says why)."""
     from shapzero_core.sketch import plan_sketch, sketch_model
 
     n = int(model.n)
@@ -110,6 +113,8 @@ def start_sketch(model: Any, config: Any, label: str, dask_address: str | None =
                 sk = sketch_model(model, executor=ex, **kw)
         else:
             sk = sketch_model(model, **kw)
+        if trust_check:
+            sk = _checked(model, sk, rec)
         sk = sk.with_metadata(model={"name": getattr(model, "name", ""), "identity": getattr(model, "identity", ""),
                                      "spec": _spec_text(model)})
         path = out_dir / f"{_slug(getattr(model, 'name', 'model'))}_b{config.b}_{time.strftime('%Y%m%d-%H%M%S')}.npz"
@@ -125,6 +130,30 @@ def start_sketch(model: Any, config: Any, label: str, dask_address: str | None =
     rec.progress("query", 0, plan.num_queries, "starting")
     st.session_state[state.JOB] = rec.id
     return rec
+
+
+def _checked(model: Any, sk: FourierSketch, rec: jobs.JobRecord) -> FourierSketch:
+    """``sk`` with its trust check, run in the job (a failed or cancelled check keeps the sketch)."""
+    from shapzero_core import Cancelled
+    from shapzero_core.errors import ModelError
+    from shapzero_core.refine import check_sketch, with_trust
+
+    try:
+        rep = check_sketch(model, sk, n_seqs=TRUST_SEQS, calls_per_seq=TRUST_CALLS, progress=rec.progress,
+                           cancel=rec.cancel_token)
+    except Cancelled:
+        rec.info["check"] = "the trust check was cancelled; the sketch is kept without it"
+        return sk
+    except (ModelError, ValueError) as e:
+        rec.info["check"] = f"the trust check failed: {e}"
+        return sk
+    rec.info["check"] = rep.verdict
+    return with_trust(sk, rep)
+
+
+#: The trust check of the app: random sequences and model calls per sequence.
+TRUST_SEQS = 16
+TRUST_CALLS = 4096
 
 
 def _spec_text(model: Any) -> str:

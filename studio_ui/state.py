@@ -6,7 +6,8 @@ What a session holds:
 * the **sketch** (:class:`FourierSketch`), where it came from, and its content key,
 * the **sequences** (:class:`SequenceSet`) and their content key,
 * the **selected sequence** (a 0-based row of the sequences, shared by every page),
-* the id of the running / last **sketch job** (see :mod:`studio_ui.jobs`).
+* the id of the running / last **sketch job** (see :mod:`studio_ui.jobs`), **refine job** and **trust-check
+  job**, and the **refined values** of the sequences refined so far (see :mod:`studio_ui.refining`).
 
 Setting a new sketch or sequence set resets the selection when it no longer fits.
 """
@@ -31,6 +32,9 @@ SEQS = "sz_seqs"
 SEQS_KEY = "sz_seqs_key"
 SELECTED = "sz_selected_row"
 JOB = "sz_sketch_job"
+REFINE_JOB = "sz_refine_job"
+TRUST_JOB = "sz_trust_job"
+REFINED = "sz_refined"
 DEMO = "sz_demo"
 LAST_UPLOAD = "sz_last_upload"
 

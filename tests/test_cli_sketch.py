@@ -30,6 +30,11 @@ def test_sketch_writes_a_sketch_equal_to_the_demo_spectrum(sketched):
     rep = sk.report
     assert rep["queries"]["train"] == 3 * 3 * 27 * 4**5 and rep["r2"] > 0.999999
     assert sk.metadata["model_spec"] == "demo:guide_rna"
+    # the trust check ran by default: exact sketch, so the zero-residual shortcut (4 pairs per sequence)
+    trust = rep["trust"]
+    assert trust["level"] == "trustworthy" and trust["n_seqs"] == 16 and trust["median_rel_l2"] < 1e-6
+    assert trust["model_calls"] <= 16 * (1 + 4 * (2 * 26 - 1))
+    assert len(trust["position_rmse"]) == 26
 
 
 def test_sketch_resumes_from_the_cache(sketched, capsys):
@@ -39,6 +44,56 @@ def test_sketch_resumes_from_the_cache(sketched, capsys):
     err = capsys.readouterr().err
     assert "250,832 of 250,832 queries cached, 0 to go" in err
     assert FourierSketch.load(sketched / "again.npz").report["queries"]["queried"] == 0
+
+
+def test_no_check_skips_the_trust_check(sketched, capsys):
+    rc = main(["sketch", "--model", "demo:guide_rna", "--budget", "250000", "--test-size", "2000",
+               "--cache", str(sketched / "cache"), "--out", str(sketched / "nocheck.npz"), "--no-check"])
+    assert rc == 0
+    assert "trust check" not in capsys.readouterr().err
+    sk = FourierSketch.load(sketched / "nocheck.npz")
+    assert "trust" not in sk.report
+    seqs = random_sequences(5, 26, seed=3)
+    (sketched / "five.fa").write_text(to_fasta(seqs))
+    assert main(["explain", "--sketch", str(sketched / "nocheck.npz"), "--sequences", str(sketched / "five.fa"),
+                 "--out", str(sketched / "ex_nocheck")]) == 0
+    assert "stderr: unknown: the sketch has no trust check" in capsys.readouterr().err
+    shap = pd.read_csv(sketched / "ex_nocheck" / "shap.csv")
+    assert shap["stderr"].isna().all()
+
+
+def test_explain_refine_writes_refined_values_with_stderr(tmp_path, capsys):
+    """A sketch that misses the guide model's pair terms: refined values recover the exact SHAP values
+    within their standard errors; model calls per sequence are written."""
+    from shapzero_core import shap_values
+    from shapzero_core.demos import get_demo
+
+    truth = get_demo("guide_rna").load_spectrum()
+    keep = truth.degrees <= 1
+    partial = FourierSketch(truth.locations[keep], truth.coefficients[keep], truth.alphabet)
+    partial.save(tmp_path / "partial.npz")
+    seqs = random_sequences(20, 26, seed=8)
+    (tmp_path / "s.fa").write_text(to_fasta(seqs))
+    rc = main(["explain", "--sketch", str(tmp_path / "partial.npz"), "--sequences", str(tmp_path / "s.fa"),
+               "--out", str(tmp_path / "ex"), "--refine", "--model", "demo:guide_rna", "--calls-per-seq", "1500"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "refining 20 sequences" in err and "model calls" in err and "standard errors of SHAP values refined" in err
+    shap = pd.read_csv(tmp_path / "ex" / "shap.csv", dtype={"seq_id": str})
+    exact = shap_values(truth, seqs.X).ravel()
+    se = shap["stderr"].to_numpy()
+    # values whose walks never changed the residual have stderr 0: positions no missed pair term touches
+    # (exact), or a TT pair term no completion hit (a rare effect its error bar cannot show)
+    live = se > 1e-9
+    assert 0.5 < live.mean() < 0.95
+    z = (shap["shap"].to_numpy() - exact)[live] / se[live]
+    assert 0.6 <= float(np.mean(z**2)) <= 1.6 and float(np.mean(np.abs(z) <= 2)) >= 0.9
+    sketch_err = np.abs(shap_values(partial, seqs.X).ravel() - exact).mean()
+    assert np.abs(shap["shap"].to_numpy() - exact).mean() < 0.5 * sketch_err
+    wide = pd.read_csv(tmp_path / "ex" / "shap_wide.csv", dtype={"seq_id": str})
+    assert {"model_calls", "sketch_prediction", "stderr_1", "stderr_26"} <= set(wide.columns)
+    assert wide["model_calls"].between(1300, 1700).all()
+    np.testing.assert_allclose(wide["prediction"], truth.predict(seqs.X), atol=1e-9)  # the model's own f(x)
 
 
 def test_plan_only_prints_the_exact_queries(capsys):
@@ -56,7 +111,9 @@ def test_explain_writes_tidy_tables(sketched, capsys):
                str(sketched / "ex"), "--interactions", "mobius", "--tables", "csv,parquet"])
     assert rc == 0
     shap = pd.read_csv(sketched / "ex" / "shap.csv", dtype={"seq_id": str})
-    assert list(shap.columns) == ["seq_id", "sequence", "position", "letter", "shap"]
+    assert list(shap.columns) == ["seq_id", "sequence", "position", "letter", "shap", "stderr"]
+    # the sketch is exact and its trust check said so: the calibrated sketch-only error bars are ~0
+    assert shap["stderr"].notna().all() and shap["stderr"].max() < 1e-6
     assert len(shap) == 30 * 26 and shap["position"].min() == 1 and shap["position"].max() == 26
     wide = pd.read_parquet(sketched / "ex" / "shap_wide.parquet")
     sk = FourierSketch.load(sketched / "guide.npz")
@@ -75,6 +132,9 @@ def test_explain_writes_tidy_tables(sketched, capsys):
         (["sketch", "--model", "demo:guide_rna", "--budget", "100000"], "--out OUT.npz is required"),
         (["sketch", "--model", "no_such_module_xyz:f", "--budget", "100000", "--out", "x.npz"], "no_such_module_xyz"),
         (["explain", "--sketch", "missing.npz", "--sequences", "s.fa", "--out", "o"], "missing.npz: no such file"),
+        (["explain", "--sketch", "s.npz", "--sequences", "s.fa", "--out", "o", "--refine"], "--refine needs --model"),
+        (["explain", "--sketch", "s.npz", "--sequences", "s.fa", "--out", "o", "--target-se", "0.1"],
+         "go with --refine"),
     ],
 )
 def test_user_errors_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):

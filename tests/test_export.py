@@ -178,3 +178,36 @@ def test_interaction_table_filters(labelled):
         np.testing.assert_allclose(got, best)
     big = interaction_table(ex, min_abs=0.5)
     assert (big["value"].abs() > 0.5).all() and len(big) < len(every)
+
+
+def test_tables_carry_the_stderr_of_every_value(labelled):
+    """Sketch-only values carry the trust check's per-position error; refined values their own stderr."""
+    from shapzero_core.analysis import refined_explanation
+    from shapzero_core.refine import check_sketch, refine_shap, with_trust
+
+    sk = planted_sketch()
+    keep = sk.degrees <= 2  # a sketch that misses the 4-position microhomology term
+    partial = FourierSketch(sk.locations[keep], sk.coefficients[keep], DNA)
+    model = sk.predict
+    expl = explain_sequences(partial, labelled)
+    assert expl.stderr is None and expl.stderr_kind == ""
+    assert shap_table(expl)["stderr"].isna().all() and "stderr_1" not in wide_table(expl).columns
+
+    checked = with_trust(partial, check_sketch(model, partial, n_seqs=4, calls_per_seq=1000))
+    expl = explain_sequences(checked, labelled)
+    assert expl.stderr_kind == "trust check"
+    tab = shap_table(expl)
+    pos = np.array(checked.metadata["trust"]["position_rmse"])
+    np.testing.assert_allclose(tab["stderr"].to_numpy(), np.tile(pos, expl.N))
+    assert pos[[3, 4, 6, 7]].min() > 0.01 and pos[[2, 5, 8]].max() < 1e-9  # the missed term's positions
+
+    sub = expl.subset(np.arange(5))
+    r = refine_shap(model, checked, sub.X, calls_per_seq=1000)
+    ref = refined_explanation(sub, r)
+    assert ref.stderr_kind == "refined"
+    np.testing.assert_array_equal(shap_table(ref)["stderr"].to_numpy(), r.stderr.ravel())
+    wide = wide_table(ref)
+    assert {"stderr_1", "stderr_16", "model_calls", "sketch_prediction", "group"} <= set(wide.columns)
+    np.testing.assert_array_equal(wide["model_calls"], r.calls_per_seq)
+    with pytest.raises(ValueError, match="other sequences"):
+        refined_explanation(expl.subset(np.arange(6)), r)

@@ -152,3 +152,23 @@ def test_split_logo_draws_positive_up_and_negative_down():
     assert lo <= -0.4 and hi >= 0.7
     with pytest.raises(ValueError, match="<= 0"):
         logo_plotly(pos, below=pos)
+
+
+def test_logo_error_whiskers_in_both_backends(tmp_path):
+    M = saliency_matrix(np.array([0.5, -1.0, 0.25]), "GAT", DNA)
+    err = np.array([0.1, 0.4, np.nan])
+    fig = logo_plotly(M, errors=err)
+    bars = [t for t in fig.data if t.name == "error bars"]
+    assert len(bars) == 1
+    np.testing.assert_allclose(bars[0].y, [0.5, -1.0, 0.25])  # at each position's net height
+    np.testing.assert_allclose(bars[0].error_y.array, [0.1, 0.4, 0.0])  # NaN: no whisker
+    lo, hi = fig.layout.yaxis.range
+    assert lo < -1.4 and hi > 0.6  # the whiskers fit in the axis
+    mfig = logo_matplotlib(M, errors=err)
+    ax = mfig.axes[0]
+    assert ax.get_ylim()[0] < -1.4
+    assert any(type(c).__name__ == "LineCollection" for c in ax.collections)  # errorbar's vertical lines
+    with pytest.raises(ValueError, match="one half-width per position"):
+        logo_plotly(M, errors=np.ones(2))
+    with pytest.raises(ValueError, match=">= 0"):
+        logo_plotly(M, errors=-np.ones(3))

@@ -24,7 +24,7 @@ repeats) and :mod:`.motifs` (seqlets, motifs, hypothetical contributions).
 
 from __future__ import annotations
 
-from .explanation import Explanation, explain_sequences, select
+from .explanation import Explanation, explain_sequences, refined_explanation, select
 from .interactions import carriers, pairwise_summary, top_interactions
 from .motifs import Motif, MotifResult, find_motifs, find_seqlets, hypothetical_shap
 from .positions import (
@@ -50,6 +50,7 @@ __all__ = [
     "hypothetical_shap",
     "pairwise_summary",
     "position_letter_summary",
+    "refined_explanation",
     "repeat_spacing_summary",
     "select",
     "spaced_repeats",

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..alphabet import Alphabet
 from ..fourier import FourierSketch
+from ..refine import RefinedShap, sketch_error_bars
 from ..sequences import SequenceSet
 from ..shapley import Interactions, baseline, interactions, shap_values
 
@@ -37,6 +38,13 @@ class Explanation:
         Interaction values ``(N, G)`` of one index (``None`` if not computed).
     extra : pandas.DataFrame
         ``N`` rows of other per-sequence columns (labels from the input file...).
+    stderr : numpy.ndarray or None
+        ``float64 (N, n)`` uncertainty of every SHAP value (None: unknown), of the kind ``stderr_kind``.
+    stderr_kind : str
+        ``"refined"``: standard errors of values refined with the model
+        (:func:`shapzero_core.refine.refine_shap`); ``"trust check"``: sketch-only values, the calibrated
+        per-position RMS error of the sketch's trust check (:func:`shapzero_core.refine.sketch_error_bars`:
+        a typical error over random sequences, not a per-value guarantee); ``""``: none.
     """
 
     ids: list[str]
@@ -47,6 +55,8 @@ class Explanation:
     baseline: float
     interactions: Interactions | None = None
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stderr: np.ndarray | None = None
+    stderr_kind: str = ""
 
     def __post_init__(self) -> None:
         N = len(self.ids)
@@ -59,6 +69,10 @@ class Explanation:
             raise ValueError("interactions have a different number of sequences")
         if len(self.extra) != N:
             object.__setattr__(self, "extra", pd.DataFrame(index=pd.RangeIndex(N)))
+        if self.stderr is not None and np.shape(self.stderr) != self.shap.shape:
+            raise ValueError(f"stderr has shape {np.shape(self.stderr)}, expected {self.shap.shape}")
+        if self.stderr is None and self.stderr_kind:
+            object.__setattr__(self, "stderr_kind", "")
 
     @property
     def N(self) -> int:
@@ -97,6 +111,8 @@ class Explanation:
             baseline=self.baseline,
             interactions=inter,
             extra=self.extra.iloc[idx].reset_index(drop=True),
+            stderr=self.stderr[idx] if self.stderr is not None else None,
+            stderr_kind=self.stderr_kind,
         )
 
 
@@ -136,6 +152,7 @@ def explain_sequences(
     Returns
     -------
     Explanation
+        With ``stderr`` from the sketch's trust check when it has one (``stderr_kind = "trust check"``).
     """
     if isinstance(seqs, SequenceSet):
         if seqs.alphabet.letters != sketch.alphabet.letters:
@@ -154,7 +171,26 @@ def explain_sequences(
     b = baseline(sketch)
     pred = phi.sum(axis=1) + b  # efficiency: sum_i phi_i = f(x) - F[0]
     inter = interactions(sketch, X, index=index, order=order) if with_interactions else None
-    return Explanation(ids, X, sketch.alphabet, phi, pred, b, inter, extra.reset_index(drop=True))
+    se = sketch_error_bars(sketch, X.shape[0])
+    return Explanation(ids, X, sketch.alphabet, phi, pred, b, inter, extra.reset_index(drop=True), stderr=se,
+                       stderr_kind="trust check" if se is not None else "")
+
+
+def refined_explanation(expl: Explanation, refined: RefinedShap) -> Explanation:
+    """``expl`` with the SHAP values refined with the model (same sequences, same order).
+
+    ``shap`` and ``stderr`` become the refined values and their standard errors (``stderr_kind =
+    "refined"``); ``predictions`` the model's own ``f(x)`` (efficiency then holds within the errors:
+    ``sum_i phi_i ~ f(x) - F[0]``). ``extra`` gains ``sketch_prediction`` and ``model_calls``; the
+    interactions stay the sketch's.
+    """
+    if refined.values.shape != expl.shap.shape or not np.array_equal(refined.X, expl.X):
+        raise ValueError(f"the refined values are for {refined.N} other sequences than this explanation's {expl.N}")
+    extra = expl.extra.reset_index(drop=True).copy()
+    extra["sketch_prediction"] = expl.predictions
+    extra["model_calls"] = np.asarray(refined.calls_per_seq, dtype=np.int64)
+    return Explanation(expl.ids, expl.X, expl.alphabet, refined.values, refined.model_predictions, expl.baseline,
+                       expl.interactions, extra, stderr=refined.stderr, stderr_kind="refined")
 
 
 # ============================================================================================== subsets

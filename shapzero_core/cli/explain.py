@@ -17,11 +17,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "explain",
         help="explain sequences with a sketch (no model calls): tidy SHAP and interaction tables",
         description=(
-            "Write into DIR: shap.csv (seq_id, sequence, position (1-based), letter, shap), shap_wide.csv "
-            "(one row per sequence: prediction and shap_1..shap_n, plus the file's other columns), "
+            "Write into DIR: shap.csv (seq_id, sequence, position (1-based), letter, shap, stderr), shap_wide.csv "
+            "(one row per sequence: prediction, shap_1..shap_n, stderr_1..stderr_n, plus the file's other columns), "
             "interactions.csv with --interactions (seq_id, positions, letters, order, index, value) and "
             "rejected.csv listing every rejected record with its reason. For figures, summaries and "
-            "TF-MoDISco arrays use 'shapzero export'."
+            "TF-MoDISco arrays use 'shapzero export'. Without --refine the values come from the sketch alone "
+            "(no model calls) and stderr is the sketch's calibrated per-position error from its trust check; "
+            "with --refine --model SPEC every value is re-estimated with the model (unbiased) and stderr is "
+            "its standard error."
         ),
     )
     p.add_argument("--sketch", required=True, type=Path, help="sketch file (.npz) written by 'shapzero sketch'")
@@ -40,6 +43,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seq-column", default=None, help="CSV/TSV column holding the sequences")
     p.add_argument("--id-column", default=None, help="CSV/TSV column holding the ids")
     p.add_argument("--max-mb", type=float, default=200.0, help="largest sequence file in MB (default 200)")
+    ref = p.add_argument_group(
+        "refine with the model (unbiased SHAP values with standard errors; the sketch as a control variate)")
+    ref.add_argument("--refine", action="store_true",
+                     help="estimate every SHAP value with the model too: shap = refined value, stderr = its standard "
+                          "error, model_calls per sequence in shap_wide")
+    ref.add_argument("--model", default=None, metavar="SPEC", help="the sketched model (required with --refine)")
+    budget = ref.add_mutually_exclusive_group()
+    budget.add_argument("--calls-per-seq", type=int, default=None, metavar="K",
+                        help="model calls per sequence (default 2048)")
+    budget.add_argument("--target-se", type=float, default=None, metavar="E",
+                        help="stop each sequence once every stderr is below E (at most 16x the default calls)")
+    ref.add_argument("--seed", type=int, default=0, help="seed of the random walks (default 0)")
+    ref.add_argument("--workers", type=int, default=1, help="local worker threads calling the model (default 1)")
     p.set_defaults(func=run)
 
 
@@ -52,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..analysis import explain_sequences
-    from ..export import TableWriter, interaction_table, shap_table, wide_table, write_table
+    from ..export import TableWriter, interaction_table, shap_table, stderr_note, wide_table, write_table
     from ..fourier import FourierSketch
     from ..sequences import read_sequences
 
@@ -64,6 +80,16 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--order must be >= 1")
     if args.interactions in ("faith-shap", "stii") and args.order is None:
         raise UserError(f"--interactions {args.interactions} needs --order L (the maximal order)")
+    if args.refine and not args.model:
+        raise UserError("--refine needs --model SPEC (the model the sketch was made from)")
+    if not args.refine and (args.model or args.calls_per_seq or args.target_se):
+        raise UserError("--model, --calls-per-seq and --target-se go with --refine")
+    if args.calls_per_seq is not None and args.calls_per_seq < 1:
+        raise UserError("--calls-per-seq must be >= 1")
+    if args.target_se is not None and not args.target_se > 0:
+        raise UserError("--target-se must be > 0")
+    if args.workers < 1:
+        raise UserError("--workers must be >= 1")
     sketch = FourierSketch.load(args.sketch)
     seqs = read_sequences(args.sequences, alphabet=sketch.alphabet, n=sketch.n, format=args.seq_format,
                           seq_column=args.seq_column, id_column=args.id_column,
@@ -75,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     sets = int(np.unique(sketch.locations != 0, axis=0).shape[0]) if args.interactions else 0
-    step = max(1, _CHUNK_CELLS // (sketch.n + sets))
+    # in chunks (one when refining: the model calls, not the tables, are then what costs)
+    step = len(seqs) if args.refine else max(1, _CHUNK_CELLS // (sketch.n + sets))
     names = ["shap", "shap_wide", *(["interactions"] if args.interactions else [])]
     writers = {name: TableWriter(out / name, formats) for name in names}
     notes: list[str] = []
@@ -84,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
             part = seqs.subset(np.arange(start, min(start + step, len(seqs))))
             expl = explain_sequences(sketch, part, index=args.interactions or "mobius", order=args.order,
                                      with_interactions=args.interactions is not None)
+            if args.refine:
+                expl = _refine(args, sketch, expl)
             writers["shap"].write(shap_table(expl))
             wide = wide_table(expl)
             notes = notes or list(wide.attrs.get("notes", []))
@@ -98,5 +127,33 @@ def run(args: argparse.Namespace) -> int:
     print(seqs.summary(), file=sys.stderr)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
+    print(f"stderr: {stderr_note(expl)}", file=sys.stderr)
     print(f"wrote {', '.join(str(p) for p in written)}")
     return 0
+
+
+def _refine(args: argparse.Namespace, sketch, expl):
+    """Refine every sequence of ``expl`` with the model (progress on stderr)."""
+    import numpy as np
+
+    from ..analysis import refined_explanation
+    from ..executors import LocalExecutor
+    from ..models import load_model
+    from ..refine import expected_calls, refine_shap
+    from .sketch import ProgressBar
+
+    model = load_model(args.model, n=sketch.n, alphabet=sketch.alphabet)
+    calls = args.calls_per_seq or (16 * 2048 if args.target_se else 2048)
+    print(f"refining {expl.N:,} sequences with {getattr(model, 'name', args.model)}: "
+          + (f"about {expected_calls(sketch.n, sketch.q, expl.N, calls):,} model calls" if not args.target_se else
+             f"until every stderr < {args.target_se:g} (at most {calls:,} calls per sequence)"), file=sys.stderr)
+    ex = LocalExecutor(args.workers) if args.workers > 1 else None
+    try:
+        r = refine_shap(model, sketch, expl.X, calls_per_seq=calls, target_se=args.target_se, seed=args.seed,
+                        executor=ex, progress=ProgressBar())
+    finally:
+        if ex is not None:
+            ex.shutdown(wait=False, cancel_futures=True)
+    print(f"refined {r.N:,} sequences with {r.model_calls:,} model calls ({r.model_calls / max(r.N, 1):,.0f} per "
+          f"sequence); median stderr {float(np.median(r.stderr)) if r.stderr.size else 0:.3g}", file=sys.stderr)
+    return refined_explanation(expl, r)

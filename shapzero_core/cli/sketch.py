@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Query MODEL on C*P*(n+1)*q^b structured sequences plus a held-out test set, decode its sparse "
             "q-ary Fourier transform and write it to OUT (.npz, no pickle). Finished query blocks are cached: "
-            "re-running the same command after an interruption resumes where it stopped."
+            "re-running the same command after an interruption resumes where it stopped. Then a trust check "
+            "refines a few random sequences with the model and says how far the sketch's SHAP values can be "
+            "trusted (--no-check skips it)."
         ),
     )
     p.add_argument("--model", required=True, metavar="SPEC",
@@ -48,6 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     add_dask_options(p)
     p.add_argument("--plan-only", action="store_true", help="print the plan (exact number of queries) and stop")
+    chk = p.add_argument_group("trust check (refines random sequences with the model; its verdict and the sketch-only "
+                               "error bars go into the sketch's report and header)")
+    chk.add_argument("--no-check", action="store_true", help="skip the trust check")
+    chk.add_argument("--check-seqs", type=int, default=16, metavar="S", help="random sequences checked (default 16)")
+    chk.add_argument("--check-calls", type=int, default=4096, metavar="K",
+                     help="model calls per checked sequence (default 4096)")
     p.add_argument("--out", type=Path, default=None, metavar="OUT.npz", help="output sketch file (required unless --plan-only)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
@@ -73,14 +81,18 @@ class ProgressBar:
 
     def __call__(self, stage: str, done: int, total: int, message: str) -> None:
         now = time.perf_counter()
-        if stage == "query" and total > 0:
+        if stage != getattr(self, "_bar_stage", stage):  # a new bar (the trust check's model calls after the sketch's)
+            self.first, self.t0 = None, now
+        if stage in ("query", "refine") and total > 0:
+            self._bar_stage = stage
             if self.first is None:
                 self.first = done
             frac = done / total
             fill = int(frac * self.width)
             rate = (done - self.first) / (now - self.t0) if now > self.t0 and done > self.first else 0.0
             eta = f", ETA {_fmt_time((total - done) / rate)}" if rate > 0 and done < total else ""
-            line = (f"query [{'#' * fill}{'-' * (self.width - fill)}] {100 * frac:5.1f}% {done:,}/{total:,} "
+            label = "query" if stage == "query" else "check"
+            line = (f"{label} [{'#' * fill}{'-' * (self.width - fill)}] {100 * frac:5.1f}% {done:,}/{total:,} "
                     f"({rate:,.0f}/s{eta})")
             if "cache" in message and "querying" not in message:  # cache notes and damage reports
                 self._line(message)
@@ -140,6 +152,7 @@ def _executor(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Run ``shapzero sketch``; returns the exit code."""
     from ..alphabet import get_alphabet
+    from ..errors import ModelError
     from ..models import load_model
     from ..sketch import SketchConfig, plan_for_budget, plan_sketch, sketch_model
 
@@ -151,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
         check_output_path(args.out)  # before hours of queries, not after
     if args.batch_size is not None and args.batch_size < 1:
         raise UserError("--batch-size must be >= 1")
+    if not args.no_check and args.check_seqs < 2:
+        raise UserError("--check-seqs must be >= 2 (or use --no-check)")
     alphabet = get_alphabet(args.alphabet) if args.alphabet else None
     model = load_model(args.model, n=args.length, alphabet=alphabet)
     n = args.length or getattr(model, "n", None)
@@ -175,8 +190,21 @@ def run(args: argparse.Namespace) -> int:
         if hasattr(executor, "preload"):
             log(f"loading the model on every worker of {executor!r}")
             executor.preload(model)  # a worker that cannot load the model fails before any query
+        bar = None if args.quiet else ProgressBar()
         sketch = sketch_model(model, n=n, alphabet=alphabet, config=config, executor=executor, cache_dir=cache,
-                              progress=None if args.quiet else ProgressBar(), batch_size=args.batch_size)
+                              progress=bar, batch_size=args.batch_size)
+        trust = None
+        if not args.no_check:
+            from ..refine import check_sketch, expected_calls
+
+            log(f"trust check: refining {args.check_seqs} random sequences with the model (about "
+                f"{expected_calls(n, alphabet.q, args.check_seqs, args.check_calls):,} model calls; --no-check skips it)")
+            try:
+                trust = check_sketch(model, sketch, n_seqs=args.check_seqs, calls_per_seq=args.check_calls,
+                                     seed=args.seed, executor=executor, progress=bar, batch_size=args.batch_size)
+            except (ModelError, ValueError) as e:  # the sketch is done: keep it, say why it is unchecked
+                print(f"shapzero: warning: the trust check failed ({' '.join(str(e).split())}); the sketch is "
+                      "written without it", file=sys.stderr)
     except KeyboardInterrupt:
         if cache is not None:
             print(f"shapzero: interrupted; finished blocks are cached in {cache} — run the same command "
@@ -185,6 +213,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
+    if trust is not None:
+        from ..refine import with_trust
+
+        sketch = with_trust(sketch, trust)
     sketch = sketch.with_metadata(model_spec=args.model if not os.path.isfile(args.model) else Path(args.model).name)
     out = sketch.save(args.out)
     rep = sketch.report or {}
@@ -192,5 +224,8 @@ def run(args: argparse.Namespace) -> int:
     log(f"held-out R^2 {r2:.4f} (before refit {rep.get('r2_before_refit'):.4f}), NMSE {rep.get('nmse'):.4g}"
         if r2 is not None else "no held-out test set (--test-size 0): quality not measured")
     log(f"coefficients by order: {rep.get('count_by_order')}")
+    if trust is not None:
+        log(f"trust check ({trust.n_seqs} random sequences, {trust.model_calls:,} model calls): {trust.verdict}; "
+            f"median Pearson {trust.median_pearson:.3f}, noise floor {trust.median_noise_floor:.2g}")
     print(f"wrote {out} ({sketch.num_coefficients} coefficients)")
     return 0

@@ -38,7 +38,7 @@ from .cache import QueryCache
 from .decode import peel, refit, subsampled_transforms, symmetrize, synthesize
 from .plan import QueryChunk, SketchConfig, SketchPlan, plan_for_budget, plan_sketch
 
-__all__ = ["evaluate_chunk", "model_identity", "sketch_model"]
+__all__ = ["evaluate_chunk", "model_identity", "run_chunks", "sketch_model", "task_window"]
 
 _GAMMA = 0.5
 _FINGERPRINT_SIZE = 16
@@ -118,22 +118,39 @@ def model_identity(model: Any, n: int, alphabet: Alphabet) -> tuple[str, int]:
 
 
 # ================================================================================================ queries
-def _run_chunks(
+def run_chunks(
     model: Any,
     chunks: Iterable[QueryChunk],
     executor: cf.Executor | None,
     window: int,
     on_result: Callable[[QueryChunk, np.ndarray], None],
     cancel: CancelToken | None,
+    *,
+    locate: Callable[[ModelError, QueryChunk], ModelError] | None = None,
+    what: str = "the sketch",
     confirm_each: bool = False,
 ) -> None:
-    """Evaluate chunks inline or through ``executor`` with at most ``window`` tasks in flight."""
+    """Evaluate chunks inline or through ``executor`` with at most ``window`` tasks in flight.
+
+    The one path every model query takes (the sketch's blocks, :func:`shapzero_core.refine.refine_shap`'s
+    walks): ``on_result(chunk, values)`` is called in this thread for every finished chunk; ``cancel`` is
+    checked between chunks (raises :class:`~shapzero_core.progress.Cancelled` naming ``what``); a
+    :class:`ModelError` of a chunk is re-raised as ``locate(error, chunk)`` (default: names the query block
+    and rows). On an error or cancel, chunks already running finish and their results still reach
+    ``on_result`` before the exception propagates. ``confirm_each``: every task confirms its answers
+    (``evaluate_chunk(..., confirm=True)``), for models that run in other processes.
+    """
+    locate = locate or _located
     extra = {"confirm": True} if confirm_each else {}
     if executor is None:
         for ch in chunks:
             if cancel is not None:
-                cancel.raise_if_cancelled("the sketch")
-            on_result(ch, _evaluate_named(model, ch))
+                cancel.raise_if_cancelled(what)
+            try:
+                y = evaluate_chunk(model, ch)
+            except ModelError as e:
+                raise locate(e, ch) from e
+            on_result(ch, y)
         return
     it = iter(chunks)
     pending: dict[cf.Future, QueryChunk] = {}
@@ -149,14 +166,14 @@ def _run_chunks(
         fill()
         while pending:
             if cancel is not None:
-                cancel.raise_if_cancelled("the sketch")
+                cancel.raise_if_cancelled(what)
             done, _ = cf.wait(list(pending), timeout=0.1, return_when=cf.FIRST_COMPLETED)
             for f in done:
                 ch = pending.pop(f)
                 try:
                     y = f.result()
                 except ModelError as e:
-                    raise _located(e, ch) from e
+                    raise locate(e, ch) from e
                 on_result(ch, y)
             fill()
     except BaseException:
@@ -172,11 +189,17 @@ def _run_chunks(
         raise
 
 
-def _evaluate_named(model: Any, ch: QueryChunk) -> np.ndarray:
-    try:
-        return evaluate_chunk(model, ch)
-    except ModelError as e:
-        raise _located(e, ch) from e
+def runs_in_process(executor: cf.Executor | None) -> bool:
+    """Whether tasks call the very model object given (inline, thread pools) rather than a copy elsewhere."""
+    return executor is None or isinstance(executor, cf.ThreadPoolExecutor) or getattr(executor, "kind", None) == "thread"
+
+
+def task_window(executor: cf.Executor | None) -> int:
+    """Tasks in flight for :func:`run_chunks`: twice the workers (LocalExecutor / DaskExecutor:
+    ``max_workers``; concurrent.futures pools: ``_max_workers``), so workers never wait and a cancel waits
+    for at most one batch per worker."""
+    workers = getattr(executor, "max_workers", None) or getattr(executor, "_max_workers", None) or 1
+    return max(2, 2 * int(workers))
 
 
 def _located(e: ModelError, ch: QueryChunk) -> ModelError:
@@ -221,8 +244,7 @@ def _query_all(
     # when the block is finished (the model runs in this process), else in each task on the worker
     confirm = getattr(model, "confirm_in_step", None)
     confirm = confirm if callable(confirm) else None
-    in_process = executor is None or isinstance(executor, cf.ThreadPoolExecutor) or getattr(executor, "kind",
-                                                                                               None) == "thread"
+    in_process = runs_in_process(executor)
     confirm_here = confirm is not None and in_process
 
     def chunks() -> Iterable[QueryChunk]:
@@ -261,12 +283,8 @@ def _query_all(
         eta = f", ETA {left / rate:,.0f} s" if rate > 0 else ""
         progress("query", state["done"], total, f"{state['done']:,}/{total:,} queries ({rate:,.0f}/s{eta})")
 
-    # tasks in flight: twice the workers (LocalExecutor / DaskExecutor: max_workers; concurrent.futures pools:
-    # _max_workers), so workers never wait and a cancel waits for at most one batch per worker
-    workers = getattr(executor, "max_workers", None) or getattr(executor, "_max_workers", None) or 1
-    window = max(2, 2 * int(workers))
-    _run_chunks(model, chunks(), executor, window, on_result, cancel,
-                confirm_each=confirm is not None and not in_process)
+    run_chunks(model, chunks(), executor, task_window(executor), on_result, cancel,
+               confirm_each=confirm is not None and not in_process)
     stats = {"cached": cached, "queried": state["queried"], "damaged_blocks": len(cache.problems) if cache else 0}
     return values, stats
 

@@ -72,7 +72,11 @@ def test_start_cancel_resume_and_quality():
     sk = at.session_state[state.SKETCH]
     rep = sk.report
     assert rep["queries"]["cached"] > 0  # resumed: the finished blocks were not queried again
-    assert model.calls - calls_before == 10 - done
+    # the blocks not cached, then the trust check: f(x) of its 16 random sequences and their first 4 walk
+    # pairs (one batch each); the sketch is exact, so the zero-residual shortcut ends the check there
+    assert model.calls - calls_before == 10 - done + 2
+    assert rep["trust"]["level"] == "trustworthy"
+    assert any(s.value.startswith("Trust check: sketch values trustworthy") for s in at.success)
     assert rep["r2"] > 0.999
     assert float(_metric(at, "Held-out R²")) > 0.999
     assert at.get("plotly_chart")  # scatter and orders
