@@ -19,7 +19,7 @@ import pandas as pd
 
 from .alphabet import Alphabet
 
-CHUNK_RECORDS = 65_536
+CHUNK_RECORDS = 16_384
 _HEAD_BYTES = 65_536
 _TABLE_SAMPLE_LINES = 2_000
 

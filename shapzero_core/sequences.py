@@ -532,6 +532,7 @@ def _read(src: Source, fmt: str, encoding: str, alphabet: Alphabet, n: int | Non
             extra = extra.drop(columns=c)
             continue
         try:
+            pd.to_numeric(extra[c].head(1000))  # a text column fails here, before a full (costly) attempt
             extra[c] = pd.to_numeric(extra[c])
         except (ValueError, TypeError):
             pass

@@ -1,5 +1,5 @@
 """Peak memory, measured (issue 15.1): a subprocess reads a generated sequence file of ~50 MB (FASTA and plain
-text) and reports its peak RSS above what the interpreter and the imports already took; ``shapzero explain``
+text) and reports its peak RSS above what the interpreter and the imports already took (see ``rss.py``); ``shapzero explain``
 on ten times more sequences needs only a few more MB (it explains and writes in chunks). Files are generated
 in ``tmp_path``."""
 
@@ -11,18 +11,21 @@ import textwrap
 
 import numpy as np
 import pytest
+from rss import PROBE
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 MB = 2**20
 
-READ = textwrap.dedent("""
-    import resource, sys
+RSS = PROBE
+
+READ = RSS + textwrap.dedent("""
+    import sys
     import numpy, pandas
     from shapzero_core.sequences import read_sequences
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = start_peak()
     s = read_sequences(sys.argv[1])
-    print(len(s), s.n, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)
+    print(len(s), s.n, peak() - base)
 """)
 
 
@@ -55,16 +58,16 @@ def test_reading_a_large_file_peaks_within_4x_its_encoded_size(tmp_path, kind, N
     got_N, got_n, peak = map(int, out.stdout.split())
     assert (got_N, got_n) == (N, n)
     encoded = N * n
-    assert peak <= 4 * encoded + 48 * MB, f"peak {peak / MB:.0f} MB for {encoded / MB:.0f} MB encoded"
+    assert peak <= 4 * encoded + 32 * MB, f"peak {peak / MB:.0f} MB for {encoded / MB:.0f} MB encoded"
 
 
-EXPLAIN = textwrap.dedent("""
-    import resource, sys
+EXPLAIN = RSS + textwrap.dedent("""
+    import sys
     import numpy, pandas, pyarrow
     from shapzero_core.cli import main
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = start_peak()
     rc = main(["explain", "--sketch", sys.argv[1], "--sequences", sys.argv[2], "--out", sys.argv[3]])
-    print(rc, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)
+    print(rc, peak() - base)
 """)
 
 

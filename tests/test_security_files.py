@@ -12,6 +12,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from rss import PROBE
 
 from shapzero_core.alphabet import DNA
 from shapzero_core.cli import main as cli_main
@@ -122,15 +123,15 @@ def test_a_large_header_is_refused_before_unpacking(tmp_path):
         FourierSketch.load(p)
 
 
-PEAK = textwrap.dedent("""
-    import resource, sys
+PEAK = PROBE + textwrap.dedent("""
+    import sys
     from shapzero_core.fourier import FourierSketch, SketchFileError
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = start_peak()
     try:
         FourierSketch.load(sys.argv[1])
     except SketchFileError as e:
         print(e, file=sys.stderr)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)
+    print((peak() - base) // 1024)
 """)
 
 

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import pytest
+from rss import PROBE
 
 from shapzero_core.errors import ModelError
 from shapzero_core.models import CommandModel, load_model
@@ -178,19 +179,19 @@ def test_endless_output_without_newline_is_capped(program, monkeypatch, tmp_path
 
 def test_endless_output_stays_bounded_in_memory(program, tmp_path):
     """The same in a subprocess whose peak memory is measured: it stays within a few MB of an idle one."""
-    probe = textwrap.dedent(f"""
-        import os, resource, sys
+    probe = PROBE + textwrap.dedent(f"""
+        import os, sys
         os.environ.update(MODE="endless", AT="1")
         from shapzero_core.models import load_model
         from shapzero_core.errors import ModelError
         m = load_model({spec(program)!r}, n={N_LEN})
         import numpy as np
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        base = start_peak()
         try:
             m(np.zeros((1000, {N_LEN}), np.int8))
         except ModelError as e:
             print("error:", e, file=sys.stderr)
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)
+        print((peak() - base) // 1024)
     """)
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert "without a newline" in out.stderr
