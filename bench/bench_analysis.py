@@ -27,8 +27,6 @@ from _planted import random_sketch
 from shapzero_core import DNA
 from shapzero_core.analysis import (
     explain_sequences,
-    find_motifs,
-    find_seqlets,
     hypothetical_shap,
     position_letter_summary,
     repeat_spacing_summary,
@@ -114,10 +112,6 @@ def main() -> None:
     rows.append(("spaced repeats + spacing summary", t))
     _, t2 = median_time(lambda: repeat_spacing_summary(reps), a.repeat)
     rows[-1] = (rows[-1][0], rows[-1][1] + t2)
-    sl, t = median_time(lambda: find_seqlets(ex), a.repeat)
-    rows.append(("seqlets (|phi| >= 90th percentile)", t))
-    mot, t = median_time(lambda: find_motifs(ex, seqlets=sl), a.repeat)
-    rows.append(("motifs from seqlets (PWMs, carriers)", t))
     total = sum(t for _, t in rows)
     _, t_hyp = median_time(lambda: hypothetical_shap(sk, seqs.X), 1)
 
@@ -133,8 +127,8 @@ def main() -> None:
     load1 = os.getloadavg()
 
     print(f"bench_analysis: N={a.N} sequences, n={a.n}, q=4, K={sk.num_coefficients} coefficients "
-          f"(orders {sk.count_by_order()}), G={G} interaction sets, {len(top):,} (set, letters) combinations, "
-          f"{len(sl):,} seqlets, {len(mot.motifs)} motifs")
+          f"(orders {sk.count_by_order()}), G={G} interaction sets, {len(top):,} (set, letters) combinations "
+          "(motifs: TF-MoDISco, see bench/bench_motifs.py)")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
           f"{load0[0]:.2f} before / {load1[0]:.2f} after; median of {a.repeat} runs")
     print()

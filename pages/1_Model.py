@@ -89,6 +89,8 @@ if model is None:
     w.page_link("home", "Home: try the demo", ":material/home:")
     st.stop()
 
+base = getattr(model, "base", model)  # a templated model wraps the full-length model
+tpl = getattr(model, "template", None)
 st.divider()
 st.subheader(state.model_label())
 try:
@@ -96,7 +98,7 @@ try:
 except Exception as e:  # describe() is informative only
     info = {"describe": f"unavailable ({e})"}
 d1, d2, d3, d4 = st.columns(4)
-d1.metric("Sequence length n", model.n)
+d1.metric("Sequence length n", base.n, help=f"{model.n} free positions (template {tpl.pattern})" if tpl else None)
 d2.metric("Alphabet", f"{model.alphabet.letters}")
 d3.metric("Input layout", str(info.get("layout", "—")))
 rate = models_ui.throughput(model)
@@ -117,13 +119,23 @@ if st.button("Measure throughput again", key="model_measure"):
     except ModelError as e:
         st.error(str(e))
 
+models_ui.template_form(model, base, tpl)
+
 st.subheader("Test prediction")
-st.session_state.setdefault(
-    "model_test_seq", "".join(np.random.default_rng(0).choice(list(model.alphabet.letters), int(model.n))))
-typed = st.text_input(f"A sequence of {model.n} letters ({model.alphabet.letters})", key="model_test_seq")
+_for = (getattr(model, "identity", "") or id(model), tpl.pattern if tpl is not None else "")
+if "model_test_seq" not in st.session_state or st.session_state.get("model_test_for") != _for:
+    st.session_state["model_test_for"] = _for
+    st.session_state["model_test_seq"] = "".join(
+        np.random.default_rng(0).choice(list(model.alphabet.letters), int(base.n)))
+    if tpl is not None:
+        st.session_state["model_test_seq"] = "".join(
+            t if t != "." else c for t, c in zip(tpl.pattern, st.session_state["model_test_seq"], strict=True))
+typed = st.text_input(f"A sequence of {base.n} letters ({model.alphabet.letters})", key="model_test_seq")
 try:
-    X = model.alphabet.encode([typed.strip()], n=int(model.n))
-    y = float(np.asarray(model(X), dtype=float).ravel()[0])
+    X = model.alphabet.encode([typed.strip()], n=int(base.n))
+    if tpl is not None:
+        tpl.restrict(X)  # a letter at a fixed position that differs from the template: say so
+    y = float(np.asarray(base(X), dtype=float).ravel()[0])
 except (SequenceError, ValueError) as e:
     st.error(str(e))
 except ModelError as e:
@@ -131,8 +143,13 @@ except ModelError as e:
 else:
     sk = state.get_sketch()
     txt = f"Model prediction: **{y:.6g}**"
-    if sk is not None and sk.n == int(model.n) and sk.alphabet.letters == model.alphabet.letters:
-        txt += f" · the sketch predicts {float(sk.predict(X)[0]):.6g}"
+    if sk is not None and sk.sequence_length == int(base.n) and sk.alphabet.letters == model.alphabet.letters:
+        from shapzero_core.analysis import explain_sequences
+
+        try:
+            txt += f" · the sketch predicts {float(explain_sequences(sk, X, with_interactions=False).predictions[0]):.6g}"
+        except ValueError as e:  # the sketch's template differs from this sequence
+            txt += f" · the sketch cannot explain it ({e})"
     st.markdown(txt)
 st.caption(f"Next: sketch it. At this throughput a 1,000,000-query sketch takes about "
            f"{core.format_duration(1e6 / rate) if rate else 'unknown'} of model time.")

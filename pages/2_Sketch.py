@@ -30,7 +30,9 @@ with tab_run:
         w.page_link("model", "Load a model", ":material/model_training:")
     else:
         n, q = int(model.n), model.alphabet.q
-        st.markdown(f"Model: **{state.model_label()}** · n = {n}, alphabet {model.alphabet.letters} (q = {q})")
+        st.markdown(f"Model: **{state.model_label()}** · n = {n}"
+                    + (" free positions" if getattr(model, "template", None) is not None else "")
+                    + f", alphabet {model.alphabet.letters} (q = {q})")
         if not running:
             for i, run in enumerate(sketching.cached_runs(model)):
                 pl = run["plan"]
@@ -143,6 +145,9 @@ if sk is None:
 rep = sk.report or {}
 st.markdown(f"**{state.sketch_source()}** · n = {sk.n}, alphabet {sk.alphabet.letters}, "
             f"{sk.num_coefficients:,} coefficients, mean F[0] = {sk.mean:.4g}")
+if sk.template is not None:
+    st.caption(f"Template `{sk.template.pattern}`: {sk.template.describe()}. The sketch covers the free positions; "
+               "explanations, tables and logos use the full 1-based positions.")
 
 
 def _fmt(v, spec=".4f") -> str:

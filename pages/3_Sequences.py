@@ -19,7 +19,12 @@ w.header("Sequences", "Upload the sequences to explain (FASTA, CSV, TSV or one p
 sk = state.get_sketch()
 model = state.get_model()
 alphabet = sk.alphabet if sk is not None else (getattr(model, "alphabet", None) or DNA)
-n_fixed = sk.n if sk is not None else getattr(model, "n", None)
+template = sk.template if sk is not None else getattr(model, "template", None)
+n_fixed = sk.sequence_length if sk is not None else (template.n if template is not None else getattr(model, "n", None))
+if template is not None:
+    st.caption(f"Template: `{template.pattern}` ({template.describe()}). Sequences of {template.n} letters must carry "
+               f"its fixed letters (others are rejected with the reason); sequences of its {template.num_free} free "
+               "positions are completed with them.")
 if sk is None:
     st.info("No sketch yet: you can load sequences now, explanations appear once a sketch is loaded.")
     w.page_link("sketch", "Sketch a model or load a sketch", ":material/bolt:")
@@ -36,7 +41,7 @@ with up_col:
     if up is not None and st.session_state.get(state.LAST_UPLOAD) != up.file_id:
         st.session_state[state.LAST_UPLOAD] = up.file_id
         try:
-            seqs = read_sequences(up.getvalue(), alphabet=alphabet, n=n_fixed, name=up.name)
+            seqs = read_sequences(up.getvalue(), alphabet=alphabet, n=n_fixed, name=up.name, template=template)
         except (SequenceFileError, ValueError) as e:
             st.session_state["sz_upload_error"] = str(e)
         else:
@@ -63,7 +68,8 @@ with gen_col:
         seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="random_seed")
         if st.form_submit_button("Generate random sequences", key="random_go"):
             st.session_state.pop("sz_upload_error", None)
-            state.set_sequences(random_sequences(int(N), int(n_fixed or n_len), alphabet, seed=int(seed)))
+            state.set_sequences(random_sequences(int(N), int(n_fixed or n_len), alphabet, seed=int(seed),
+                                                 template=template))
 
 seqs = state.get_sequences()
 if seqs is None:
@@ -81,8 +87,8 @@ if sk is None:
     st.stop()
 ctx = cache.context()
 if ctx is None:
-    st.warning(f"These sequences have {seqs.n} letters but the sketch explains {sk.n}; load sequences of "
-               f"length {sk.n}.")
+    st.warning(f"These sequences have {seqs.n} letters but the sketch explains {sk.sequence_length}; load sequences "
+               f"of length {sk.sequence_length}.")
     st.stop()
 
 table = cache.sequence_table(ctx, ctx.key)

@@ -64,7 +64,7 @@ if same:
 
 
 def _logo(matrix, title: str, ylabel: str):
-    fig = logo_plotly(matrix, title=title, ylabel=ylabel, height=300)
+    fig = logo_plotly(matrix, title=title, ylabel=ylabel, height=300, fixed=ex.fixed)
     if yr is not None:
         fig.update_yaxes(range=list(yr))
     return fig
@@ -81,12 +81,15 @@ with one_slot:
     refining.refine_controls(ctx, row, mask, what)
 w.plotly(fig_all, key="logo_all_chart")
 st.caption("Each letter's height is the mean SHAP value at that position over the sequences carrying it; "
-           "letters never seen at a position are left out.")
+           "letters never seen at a position are left out."
+           + (f" Grey letters on grey bands are fixed by the template ({', '.join(f'{v} at {k}' for k, v in ex.fixed.items())}): "
+              "they are not players, their SHAP value is 0." if ex.fixed else ""))
 
 if st.toggle("Show the interactions split over their positions (order ≥ 2)", key="logo_show_split"):
     split = cache.split_summary(ctx, ctx.key, mask, cache.mask_key(mask))
     w.plotly(cache.figure(("logo_split", ctx.key, cache.mask_key(mask)), lambda: logo_plotly(
         split.matrix("positive"), below=split.matrix("negative"), ylabel="mean split value",
-        title="Positive parts of the interactions up, negative parts down", height=300)), key="logo_split_chart")
+        title="Positive parts of the interactions up, negative parts down", height=300, fixed=ex.fixed)),
+        key="logo_split_chart")
     st.caption("Every interaction of order d is shared equally among its d positions; the positive and the "
                "negative parts are averaged separately, so opposite effects do not cancel.")

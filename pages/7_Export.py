@@ -7,12 +7,11 @@ from shapzero_core.export import ExportConfig, interaction_table, shap_table, wi
 from shapzero_core.figures import (
     interaction_heatmap_matplotlib,
     logo_matplotlib,
-    pwm_matrix,
     saliency_matrix,
     top_interactions_matplotlib,
 )
 from shapzero_core.report_figures import orders_matplotlib, quality_scatter_matplotlib
-from studio_ui import cache, core, exports, state
+from studio_ui import cache, core, exports, motifs_ui, state
 from studio_ui import widgets as w
 
 w.page_frame("export")
@@ -88,7 +87,7 @@ pidx = cache.pair_index(ctx, ctx.key, index, order)
 M = core.pair_matrix(ex.interactions, r, pidx)
 P = cache.pairwise(ctx, ctx.key, index, order, "mean_abs")
 top_all = cache.top_all(ctx, ctx.key, index, order, 2, None)
-seqlets, motifs = cache.motifs(ctx, ctx.key, 0.9, 1, 5, 12)
+motif_res = motifs_ui.last_result(ctx)  # the Motifs page's TF-MoDISco run, if any
 reps = cache.repeats(ctx, ctx.key)
 seq_table = cache.sequence_table(ctx, ctx.key)
 label = core.INDEX_LABELS[index].split(" (")[0]
@@ -98,15 +97,15 @@ st.caption(f"Selected sequence: **{sid}** · interaction index: **{core.INDEX_LA
 fig_rows = [
     ("SHAP logo of the selected sequence", sid, exports.figure_downloads(
         "logo_selected", lambda: logo_matplotlib(
-            saliency_matrix(ex.shap[r], seq, ex.alphabet), errors=None if ex.stderr is None else 2 * ex.stderr[r],
+            saliency_matrix(ex.shap[r], seq, ex.alphabet), errors=None if ex.stderr is None else 2 * ex.stderr[r], fixed=ex.fixed,
             title=f"SHAP logo of {sid}" + ("" if ex.stderr is None else " (whiskers: ±2 × trust-check error)")))),
     ("Mean SHAP logo", f"all {ex.N:,} sequences", exports.figure_downloads(
-        "logo_mean", lambda: logo_matplotlib(pls.matrix(), ylabel="mean SHAP",
+        "logo_mean", lambda: logo_matplotlib(pls.matrix(), ylabel="mean SHAP", fixed=ex.fixed,
                                              title=f"Mean SHAP by position and letter (N={ex.N:,})"))),
     ("Split-interaction logo", "interactions of order ≥ 2, positive up, negative down",
      exports.figure_downloads("logo_split", lambda: logo_matplotlib(
          split.matrix("positive"), below=split.matrix("negative"), ylabel="mean split value",
-         title="Interactions split over their positions"))),
+         title="Interactions split over their positions", fixed=ex.fixed))),
     ("Interaction map of the selected sequence", f"pairwise {label}, {sid}", exports.figure_downloads(
         "heatmap_selected", lambda: interaction_heatmap_matplotlib(M, title=f"{sid}: pairwise {label}",
                                                                    colorbar_title="value"))),
@@ -118,10 +117,13 @@ if len(top_all):
     fig_rows.append(("Top interactions", "20 largest |mean| across sequences, with letters",
                      exports.figure_downloads("top_interactions", lambda: top_interactions_matplotlib(
                          top_all, k=20, title="Top interactions across sequences"))))
-for m in motifs.motifs[:5]:
-    fig_rows.append((f"{m.name.replace('_', ' ').capitalize()}: {m.consensus}", f"{m.num_seqlets} seqlets, information logo",
-                     exports.figure_downloads(m.name, lambda m=m: logo_matplotlib(
-                         pwm_matrix(m.pwm, ex.alphabet), ylabel="bits", title=f"{m.name}: {m.consensus}"))))
+for i, m in enumerate(motif_res.motifs[:5] if motif_res is not None else []):
+    b = m.best_match
+    fig_rows.append((f"Motif {m.name}: {m.consensus}",
+                     f"{m.num_seqlets} seqlets, contribution logo" + (f"; best match {b['target_id']} "
+                                                                       f"{b['target_name']}" if b else ""),
+                     exports.figure_downloads(f"motif_{i + 1}", lambda m=m: logo_matplotlib(
+                         m.frame("cwm"), ylabel="contribution", title=f"{m.name}: {m.consensus}"))))
 fig_rows += [x for x in [
     ("Sketch quality", "sketch prediction vs model on held-out sequences",
      exports.figure_downloads("sketch_quality", lambda: quality_scatter_matplotlib(
@@ -145,8 +147,12 @@ tables = [
      lambda: interaction_table(ex, top_per_sequence=50)),
     ("Top interactions", "all letter combinations across sequences", "top_interactions", lambda: top_all),
     ("Position × letter summary", "mean, std, count of SHAP", "position_letter_summary", pls.to_frame),
-    ("Motifs", f"{len(motifs.motifs)} motifs", "motifs", motifs.to_frame),
-    ("Motif carriers", "the seqlets of each motif, with sequence ids", "motif_carriers", lambda: motifs.carriers),
+    *([("Motifs", f"{len(motif_res.motifs)} TF-MoDISco motifs with their best JASPAR match", "motifs",
+        motif_res.to_frame),
+       ("Motif matches", "TOMTOM matches of every motif (ID, name, p, E, q value)", "motif_matches",
+        motif_res.matches),
+       ("Motif carriers", "the seqlets of each motif, with sequence ids", "motif_carriers", motif_res.seqlets)]
+      if motif_res is not None else []),
     ("Spaced repeats", "even-order interactions with repeated letters", "spaced_repeats", lambda: reps),
 ]
 if len(ctx.seqs.rejected):
@@ -162,12 +168,20 @@ if ex.alphabet.q == 4:
         [exports.Download("dl_modisco_zip", "ZIP", "modisco.zip", exports.MIME["zip"],
                           lambda: exports.modisco_zip(ex, sk))])
 
+if motif_res is not None:
+    row("TF-MoDISco motifs", "motifs.meme, matches.tsv, motifs.tsv, motif_seqlets.tsv, modisco.h5 and logos (.zip)",
+        [exports.Download("dl_motifs_zip", "ZIP", "motifs.zip", exports.MIME["zip"],
+                          lambda: motifs_ui.motifs_zip(motif_res))])
+elif ex.alphabet.q == 4:
+    st.caption("TF-MoDISco motifs named against JASPAR: run them on the Motifs page to export them here.")
+
 st.subheader("Everything")
 c_ = st.columns([4, 3], vertical_alignment="center")
 c_[0].markdown("**All tables, figures (SVG, PDF, PNG), TF-MoDISco arrays, the sketch and run records** as one "
                "zip (the same files as `shapzero export`). Takes a few seconds for thousands of sequences.")
 with c_[1]:
     st.download_button("Download everything (.zip)",
-                       lambda: exports.zip_everything(sk, ctx.seqs, record, ExportConfig(index=index, order=order)),
+                       lambda: exports.zip_everything(sk, ctx.seqs, record, ExportConfig(index=index, order=order),
+                                                      motif_search=motif_res),
                        file_name="shapzero_export.zip", mime=exports.MIME["zip"], key="dl_all_zip",
                        on_click="ignore", icon=":material/folder_zip:", type="primary")

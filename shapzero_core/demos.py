@@ -41,7 +41,8 @@ from .fourier import FourierSketch
 from .models import OnnxModel, register_scheme
 from .sequences import SequenceSet, random_sequences
 
-__all__ = ["DEMO_DIR", "Demo", "LocalTerm", "build_demo", "get_demo", "list_demos", "write_demo_files"]
+__all__ = ["DEMO_DIR", "Demo", "LocalTerm", "build_demo", "get_demo", "list_demos", "terms_onnx", "terms_spectrum",
+           "write_demo_files"]
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo_models"
 """Where the committed demo files are looked for (``demo_models/`` next to the package)."""
@@ -124,9 +125,36 @@ def terms_spectrum(terms: list[LocalTerm], n: int, alphabet: Alphabet, constant:
 
 
 # ============================================================================================ ONNX graphs
-def _terms_onnx(terms: list[LocalTerm], n: int, q: int, constant: float, layout: str, *, name: str,
-                input_name: str, output_name: str, output_2d: bool, doc: str) -> bytes:
-    """An ONNX graph computing ``constant + sum_t table_t[x_{positions_t}]`` (float64 output)."""
+def terms_onnx(terms: list[LocalTerm], n: int, q: int, constant: float, layout: str, *, name: str,
+               input_name: str, output_name: str, output_2d: bool, doc: str, letters: str = "ACGT",
+               producer: tuple[str, str] = _PRODUCER) -> bytes:
+    """An ONNX graph computing ``constant + sum_t table_t[x_{positions_t}]`` (float64 output).
+
+    Parameters
+    ----------
+    terms : list of LocalTerm
+        Tables of shape ``(q,)*d`` over a few positions each.
+    n, q : int
+        Sequence length and alphabet size.
+    constant : float
+        Intercept.
+    layout : {"NLQ", "codes"}
+        Input: one-hot ``float32 (N, n, q)`` or letter codes ``int64 (N, n)``.
+    name, input_name, output_name, doc : str
+        Graph name, tensor names and doc string.
+    output_2d : bool
+        Output ``float64 (N, 1)`` instead of ``(N,)``.
+    letters : str
+        Alphabet recorded in the model properties (``shapzero.alphabet``).
+    producer : (str, str)
+        Producer name and version recorded in the file.
+
+    Returns
+    -------
+    bytes
+        The serialised, checked ONNX model (opset 17). Table indices are computed in float32: exact while
+        the tables hold fewer than 2^24 entries in all.
+    """
     from onnx import TensorProto, helper, numpy_helper
 
     Tn = len(terms)
@@ -177,16 +205,20 @@ def _terms_onnx(terms: list[LocalTerm], n: int, q: int, constant: float, layout:
         numpy_helper.from_array(np.array(constant, dtype=np.float64), "intercept"),
     ]
     out = helper.make_tensor_value_info(output_name, TensorProto.DOUBLE, ["N", 1] if output_2d else ["N"])
+    if sum(sizes) >= 2**24:
+        raise ValueError(f"{sum(sizes):,} table entries: too many for float32 table indices (limit 2^24)")
     graph = helper.make_graph(nodes, name, [inp], [out], inits, doc_string=doc)
-    return _finish(graph, name, doc)
+    return _finish(graph, name, doc, letters=letters, producer=producer)
 
 
-def _finish(graph: Any, name: str, doc: str) -> bytes:
+def _finish(graph: Any, name: str, doc: str, letters: str = "ACGT", producer: tuple[str, str] = _PRODUCER) -> bytes:
     from onnx import checker, helper
 
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)], ir_version=_IR_VERSION,
-                              producer_name=_PRODUCER[0], producer_version=_PRODUCER[1], doc_string=doc)
-    helper.set_model_props(model, {"shapzero.demo": name, "shapzero.alphabet": "ACGT"})
+                              producer_name=producer[0], producer_version=producer[1], doc_string=doc)
+    props = {"shapzero.demo": name, "shapzero.alphabet": letters} if producer == _PRODUCER else {
+        "shapzero.model": name, "shapzero.alphabet": letters}
+    helper.set_model_props(model, props)
     checker.check_model(model, full_check=True)
     return model.SerializeToString(deterministic=True)
 
@@ -394,7 +426,7 @@ _CNN_DESC = (
 
 def _build_guide() -> tuple[bytes, FourierSketch]:
     terms, const = _guide_terms()
-    onnx_bytes = _terms_onnx(terms, _GUIDE_N, 4, const, "NLQ", name="guide_rna", input_name="onehot",
+    onnx_bytes = terms_onnx(terms, _GUIDE_N, 4, const, "NLQ", name="guide_rna", input_name="onehot",
                              output_name="on_target_score", output_2d=True, doc=_GUIDE_DESC)
     md = {"demo": "guide_rna", "ground_truth": "exact", "model_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
           "description": _GUIDE_DESC}
@@ -403,7 +435,7 @@ def _build_guide() -> tuple[bytes, FourierSketch]:
 
 def _build_repair() -> tuple[bytes, FourierSketch]:
     terms, const = _repair_terms()
-    onnx_bytes = _terms_onnx(terms, _REPAIR_N, 4, const, "codes", name="repair", input_name="tokens",
+    onnx_bytes = terms_onnx(terms, _REPAIR_N, 4, const, "codes", name="repair", input_name="tokens",
                              output_name="frameshift_frequency", output_2d=False, doc=_REPAIR_DESC)
     md = {"demo": "repair", "ground_truth": "exact", "model_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
           "description": _REPAIR_DESC}

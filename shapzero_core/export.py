@@ -11,8 +11,11 @@ Tables
                    1-based positions joined by ``","``, e.g. ``"3,7"``; letters in the same order)
 ``shap_wide``      one row per sequence: ``seq_id, sequence, prediction, shap_1 .. shap_n``, ``stderr_1 ..
                    stderr_n`` when known, and the input file's other columns
-summaries          position x letter summary, split-interaction summary, top interactions, spaced repeats,
-                   motifs, motif PWMs and carriers (see :mod:`shapzero_core.analysis`)
+summaries          position x letter summary, split-interaction summary, top interactions, spaced repeats
+                   (see :mod:`shapzero_core.analysis`)
+``motifs/``        with ``ExportConfig(motifs=True)`` (CLI ``--motifs``) or a given motif search: TF-MoDISco
+                   motifs named against JASPAR (:func:`shapzero_core.analysis.write_motifs`: motifs.meme,
+                   matches.tsv, motifs.tsv, motif_seqlets.tsv, modisco.h5, logos)
 
 TF-MoDISco
 ----------
@@ -48,8 +51,6 @@ from .analysis import (
     Explanation,
     difference_summary,
     explain_sequences,
-    find_motifs,
-    find_seqlets,
     hypothetical_shap,
     pairwise_summary,
     position_letter_summary,
@@ -91,12 +92,15 @@ def shap_table(expl: Explanation) -> pd.DataFrame:
 
     ``stderr`` is ``expl.stderr`` (NaN when the explanation has none): the standard error of a refined
     value, or the calibrated per-position error of a sketch-only value (``expl.stderr_kind``).
+
+    With a template (:attr:`Explanation.template`) every position is listed (full coordinates) and a column
+    ``fixed`` is True at the template's fixed positions, whose ``shap`` (and ``stderr``) is exactly 0.
     """
     N, n = expl.X.shape
     letters = np.array(list(expl.alphabet.letters))
     seqs = np.asarray(expl.sequences, dtype=object)
     se = expl.stderr.ravel() if expl.stderr is not None else np.full(N * n, np.nan)
-    return pd.DataFrame(
+    df = pd.DataFrame(
         {
             "seq_id": np.repeat(np.asarray(expl.ids, dtype=object), n),
             "sequence": np.repeat(seqs, n),
@@ -106,6 +110,9 @@ def shap_table(expl: Explanation) -> pd.DataFrame:
             "stderr": se,
         }
     )
+    if expl.template is not None:
+        df["fixed"] = np.tile(expl.template.fixed_mask(), N)
+    return df
 
 
 def stderr_note(expl: Explanation) -> str:
@@ -424,6 +431,10 @@ class ExportConfig:
         Write a SHAP logo figure for the first this many sequences.
     modisco : bool
         Write the TF-MoDISco arrays (only for 4-letter alphabets).
+    motifs : bool
+        Also run TF-MoDISco + TOMTOM (:func:`~shapzero_core.analysis.discover_motifs`, tens of seconds to
+        minutes) and write ``motifs/`` (4-letter alphabets only; too few seqlets becomes a note in
+        ``run.json``).
     compare_column, compare_values
         Optional difference logo between two values of an input column.
     """
@@ -438,6 +449,7 @@ class ExportConfig:
     top_k: int = 50
     logos_for: int = 3
     modisco: bool = True
+    motifs: bool = False
     compare_column: str | None = None
     compare_values: tuple[Any, Any] | None = None
 
@@ -490,6 +502,7 @@ def export_all(
     config: ExportConfig | None = None,
     sketch_source: str | os.PathLike[str] | None = None,
     progress: Callable[[str, int, int, str], None] | None = None,
+    motif_search: Any = None,
 ) -> ExportResult:
     """Explain ``seqs`` with ``sketch`` and write every table, array and figure into ``out_dir``.
 
@@ -505,6 +518,9 @@ def export_all(
         The sketch file, recorded (with its sha256) in ``run.json``.
     progress : callable, optional
         ``progress(stage, done, total, message)``.
+    motif_search : MotifSearch, optional
+        A finished :func:`~shapzero_core.analysis.discover_motifs` result to write into ``motifs/`` (e.g. the
+        app's); otherwise ``config.motifs`` decides whether to run one.
 
     Returns
     -------
@@ -558,8 +574,6 @@ def export_all(
     top_all = top_interactions(expl, k=None, min_order=2)
     top = top_all.head(cfg.top_k)
     reps = spaced_repeats(top_all, include_mismatched=True)
-    seqlets = find_seqlets(expl)
-    motifs = find_motifs(expl, seqlets=seqlets)
     timings["summaries"] = round(time.perf_counter() - t0, 4)
     files["position_letter"] = write_table(pls.to_frame(), out / "position_letter_summary", tf)
     files["split_interactions"] = write_table(split.to_frame(), out / "split_interaction_summary", tf)
@@ -567,17 +581,22 @@ def export_all(
     files["top_interactions_all"] = write_table(top_all, out / "top_interactions_all", tf)
     files["spaced_repeats"] = write_table(reps, out / "spaced_repeats", tf)
     files["repeat_spacing"] = write_table(repeat_spacing_summary(reps), out / "repeat_spacing_summary", tf)
-    files["seqlets"] = write_table(seqlets, out / "seqlets", tf)
-    files["motifs"] = write_table(motifs.to_frame(), out / "motifs", tf)
-    files["motif_carriers"] = write_table(motifs.carriers, out / "motif_carriers", tf)
-    pwm_rows = [
-        {"motif": m.name, "column": c + 1, "letter": let, "frequency": float(m.pwm[c, j]),
-         "mean_shap": float(m.contribution[c])}
-        for m in motifs.motifs for c in range(m.pwm.shape[0]) for j, let in enumerate(expl.alphabet.letters)
-    ]
-    files["motif_pwms"] = write_table(
-        pd.DataFrame(pwm_rows, columns=["motif", "column", "letter", "frequency", "mean_shap"]), out / "motif_pwms", tf
-    )
+    motif_notes: list[str] = []
+    if motif_search is None and cfg.motifs and expl.alphabet.q == 4:
+        from .analysis import TooFewSeqletsError, discover_motifs
+
+        t0 = time.perf_counter()
+        try:
+            motif_search = discover_motifs(sketch, seqs, progress=progress)
+        except TooFewSeqletsError as e:
+            motif_notes.append(str(e))
+        timings["motifs"] = round(time.perf_counter() - t0, 4)
+    if motif_search is not None:
+        from .analysis import write_motifs
+
+        for name, paths in write_motifs(motif_search, out / "motifs", cfg.figure_formats).items():
+            files[f"motifs_{name}"] = paths
+        motif_notes.extend(motif_search.notes)
     diff = None
     if cfg.compare_column is not None:
         if cfg.compare_values is None or len(cfg.compare_values) != 2:
@@ -608,7 +627,7 @@ def export_all(
     step("figures")
     if cfg.figure_formats:
         files["figures"] = timed(
-            "figures", lambda: _write_figures(expl, pls, split, top, motifs, diff, out / "figures", cfg)
+            "figures", lambda: _write_figures(expl, pls, split, top, diff, out / "figures", cfg)
         )
 
     step("record")
@@ -623,6 +642,8 @@ def export_all(
             else None,
             "n": sketch.n,
             "q": sketch.q,
+            "template": sketch.template.pattern if sketch.template is not None else None,
+            "sequence_length": sketch.sequence_length,
             "alphabet": sketch.alphabet.to_dict(),
             "num_coefficients": sketch.num_coefficients,
             "count_by_order": {str(k): v for k, v in sketch.count_by_order().items()},
@@ -652,11 +673,17 @@ def export_all(
         },
         "counts": {
             "top_interaction_combinations": len(top_all),
-            "seqlets": len(seqlets),
-            "motifs": len(motifs.motifs),
+            "motifs": len(motif_search.motifs) if motif_search is not None else None,
             "spaced_repeat_patterns": int(reps["is_repeat"].sum()) if len(reps) else 0,
         },
         "notes": list(wide.attrs.get("notes", [])),
+        "motifs": None if motif_search is None and not motif_notes else {
+            "database": motif_search.database if motif_search is not None else None,
+            "settings": motif_search.settings if motif_search is not None else None,
+            "best_matches": json.loads(motif_search.to_frame().to_json(orient="records"))
+            if motif_search is not None else [],
+            "notes": motif_notes,
+        },
         "timings_s": timings,
         "files": [
             {"name": name, "path": str(p.relative_to(out)), "bytes": p.stat().st_size, "sha256": _sha256(p)}
@@ -683,11 +710,10 @@ def _trust_summary(sketch: FourierSketch) -> dict[str, Any] | None:
                                      "calls_per_seq", "model_calls")}
 
 
-def _write_figures(expl, pls, split, top, motifs, diff, fig_dir: Path, cfg: ExportConfig) -> list[Path]:
+def _write_figures(expl, pls, split, top, diff, fig_dir: Path, cfg: ExportConfig) -> list[Path]:
     from .figures import (
         interaction_heatmap_matplotlib,
         logo_matplotlib,
-        pwm_matrix,
         saliency_matrix,
         save_figure,
         top_interactions_matplotlib,
@@ -696,12 +722,14 @@ def _write_figures(expl, pls, split, top, motifs, diff, fig_dir: Path, cfg: Expo
     ff = cfg.figure_formats
     paths: list[Path] = []
     paths += save_figure(
-        logo_matplotlib(pls.matrix(), title=f"Mean SHAP by position and letter (N={expl.N})", ylabel="mean SHAP"),
+        logo_matplotlib(pls.matrix(), title=f"Mean SHAP by position and letter (N={expl.N})", ylabel="mean SHAP",
+                        fixed=expl.fixed),
         fig_dir / "logo_position_letter", ff,
     )
     paths += save_figure(
         logo_matplotlib(split.matrix("positive"), below=split.matrix("negative"), ylabel="mean split value",
-                        title="Interactions of order >= 2 split over their positions (positive up, negative down)"),
+                        title="Interactions of order >= 2 split over their positions (positive up, negative down)",
+                        fixed=expl.fixed),
         fig_dir / "logo_split_interactions", ff,
     )
     for s in range(min(cfg.logos_for, expl.N)):
@@ -709,7 +737,7 @@ def _write_figures(expl, pls, split, top, motifs, diff, fig_dir: Path, cfg: Expo
         paths += save_figure(
             logo_matplotlib(saliency_matrix(expl.shap[s], expl.sequences[s], expl.alphabet),
                             title=f"SHAP logo of {expl.ids[s]}" + (" (whiskers: ±2 s.e.)" if bars is not None else ""),
-                            errors=bars),
+                            errors=bars, fixed=expl.fixed),
             fig_dir / f"logo_seq_{s + 1}", ff,
         )
     if expl.interactions is not None:
@@ -722,12 +750,6 @@ def _write_figures(expl, pls, split, top, motifs, diff, fig_dir: Path, cfg: Expo
     if len(top):
         paths += save_figure(top_interactions_matplotlib(top, k=20, title="Top interactions across sequences"),
                              fig_dir / "top_interactions", ff)
-    for m in motifs.motifs[:10]:
-        paths += save_figure(
-            logo_matplotlib(pwm_matrix(m.pwm, expl.alphabet), ylabel="bits",
-                            title=f"{m.name}: {m.consensus} ({'+' if m.sign > 0 else '-'}, {m.num_seqlets} seqlets)"),
-            fig_dir / f"{m.name}", ff,
-        )
     if diff is not None:
         paths += save_figure(
             logo_matplotlib(diff, title=f"Difference logo: {cfg.compare_column} {cfg.compare_values[0]} - "

@@ -13,6 +13,9 @@ stretched to its box, so the screen logo reads like the exported one. Helpers bu
 :func:`saliency_matrix` (one sequence: only the carried letter, height = its SHAP value) and
 :func:`pwm_matrix` (motif PWM as probabilities or information content).
 
+Positions fixed by a template (:mod:`shapzero_core.template`) are drawn on a grey band with their letter in
+grey (``fixed=`` of the logo functions): they are not players and their SHAP value is 0.
+
 Interaction matrices are drawn as square-marker scatters (plotly heatmaps do not report clicks to
 Streamlit); each marker carries ``customdata = [i, j, letters, value]`` with 1-based positions.
 """
@@ -32,6 +35,7 @@ from .alphabet import Alphabet
 
 __all__ = [
     "DIVERGING",
+    "FIXED_COLOR",
     "FONT_FAMILY",
     "MPL_STYLE",
     "NEGATIVE_COLOR",
@@ -54,6 +58,8 @@ __all__ = [
 FONT_FAMILY = "DejaVu Sans"
 POSITIVE_COLOR = "#B2182B"  # raises the prediction
 NEGATIVE_COLOR = "#2166AC"  # lowers it
+FIXED_COLOR = "#9E9E9E"  # letters fixed by a template (not players)
+FIXED_BAND = "#EEEEEE"
 DIVERGING = "RdBu_r"  # matplotlib colormap name; the plotly scale below samples the same colours
 _DIVERGING_STOPS = ["#053061", "#2166AC", "#4393C3", "#92C5DE", "#D1E5F0", "#F7F7F7",
                     "#FDDBC7", "#F4A582", "#D6604D", "#B2182B", "#67001F"]
@@ -280,6 +286,7 @@ def logo_plotly(
     colors: Mapping[str, str] | None = None,
     height: int = 300,
     below: pd.DataFrame | None = None,
+    fixed: Mapping[int, str] | None = None,
     errors: np.ndarray | None = None,
 ) -> Any:
     """A sequence logo as a plotly figure (letter glyphs as filled path shapes, hover per letter).
@@ -298,6 +305,9 @@ def logo_plotly(
         A second matrix of the same shape drawn below the axis (its values must be <= 0) while only the
         positive part of ``matrix`` is drawn above: the paper's split-interaction summary, where each
         letter has a positive and a negative part (:meth:`SplitSummary.matrix`).
+    fixed : mapping 1-based position -> letter, optional
+        Positions fixed by a template (:attr:`Explanation.fixed`): drawn on a grey band with their letter in
+        grey (they are not players: their value is 0); a second invisible trace ``fixed`` carries their hover.
     errors : numpy.ndarray, optional
         ``float (n,)`` half-widths of error whiskers drawn at each position's net height (the row sum of
         ``matrix``), e.g. ``2 * stderr`` of one sequence's SHAP values (NaN: no whisker).
@@ -369,6 +379,19 @@ def logo_plotly(
         top = max(top, float(np.nanmax(net + np.nan_to_num(err), initial=top)))
         bottom = min(bottom, float(np.nanmin(net - np.nan_to_num(err), initial=bottom)))
     pad = 0.05 * max(top - bottom, 1e-12)
+    if fixed:
+        span = top - bottom if top > bottom else 1.0
+        top = max(top, 0.12 * span)
+        fx = sorted((int(p), str(let)) for p, let in fixed.items() if int(p) in positions)
+        for pos, let in fx:
+            shapes.insert(0, {"type": "rect", "xref": "x", "yref": "paper", "x0": pos - 0.5, "x1": pos + 0.5,
+                              "y0": 0, "y1": 1, "fillcolor": FIXED_BAND, "line": {"width": 0}, "layer": "below"})
+            shapes.append({"type": "path", "path": _glyph_path(let, pos - half, pos + half, 0.0, 0.12 * span, False),
+                           "fillcolor": FIXED_COLOR, "line": {"width": 0}, "layer": "above"})
+        fig.add_trace(go.Scatter(
+            x=[p for p, _ in fx], y=[0.06 * span] * len(fx), mode="markers", marker={"size": 14, "opacity": 0},
+            customdata=[[p, let] for p, let in fx], name="fixed", showlegend=False,
+            hovertemplate="position %{customdata[0]}<br>%{customdata[1]} fixed by the template<extra></extra>"))
     fig.update_layout(
         template=plotly_template(),
         title={"text": title},
@@ -411,9 +434,11 @@ def logo_matplotlib(
     width: float | None = None,
     height: float = 2.2,
     below: pd.DataFrame | None = None,
+    fixed: Mapping[int, str] | None = None,
     errors: np.ndarray | None = None,
 ) -> Any:
-    """The same logo as :func:`logo_plotly` (including ``below`` and ``errors``), drawn with logomaker (for
+    """The same logo as :func:`logo_plotly` (including ``below``, ``errors`` and the greyed
+    ``fixed`` positions), drawn with logomaker (for
     SVG / PDF / PNG export).
 
     Returns
@@ -457,6 +482,16 @@ def logo_matplotlib(
                 pad = 0.05 * max(hi1 - lo1, 1e-12)
                 ax.set_ylim(lo1 - pad, hi1 + pad)
         ax.axhline(0, color="#888888", lw=0.6)
+        if fixed:
+            lo, hi = ax.get_ylim()
+            span = hi - lo if hi > lo else 1.0
+            for pos, let in sorted((int(p), str(v)) for p, v in fixed.items()):
+                if pos not in set(df.index):
+                    continue
+                ax.axvspan(pos - 0.5, pos + 0.5, color=FIXED_BAND, zorder=0, lw=0)
+                ax.text(pos, 0, let, color=FIXED_COLOR, ha="center", va="bottom", fontweight="bold",
+                        fontsize=9, zorder=3)
+            ax.set_ylim(lo, max(hi, lo + 0.15 * span))
         ax.set_xticks(_position_ticks(int(df.index.max())) if int(df.index.min()) == 1 else list(df.index))
         ax.set_xlim(int(df.index.min()) - 0.6, int(df.index.max()) + 0.6)
         ax.set_xlabel("position")

@@ -15,6 +15,7 @@ copy of the header is written next to it as ``<name>.json``; loading needs only 
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -184,6 +185,28 @@ class FourierSketch:
         rep = self.metadata.get("report")
         return rep if isinstance(rep, Mapping) else None
 
+    @functools.cached_property
+    def template(self) -> Any:
+        """The :class:`~shapzero_core.template.Template` of a sketch of a templated model
+        (``metadata["template"]``), or None. Its free positions are this sketch's ``n`` positions."""
+        text = self.metadata.get("template")
+        if not text:
+            return None
+        from .template import Template
+
+        tpl = Template(str(text), self.alphabet)
+        if tpl.num_free != self.n:
+            raise ValueError(f"the sketch's template {tpl.pattern!r} has {tpl.num_free} free positions but the "
+                             f"sketch explains {self.n}")
+        return tpl
+
+    @property
+    def sequence_length(self) -> int:
+        """Length of the sequences this sketch explains as a user gives them: the template's full length, or
+        ``n`` without a template."""
+        tpl = self.template
+        return tpl.n if tpl is not None else self.n
+
     def energy_by_order(self) -> dict[int, float]:
         """Sum of ``|F[k]|^2`` for each order ``|supp k|`` present (order 0 = mean)."""
         deg = self.degrees
@@ -204,6 +227,11 @@ class FourierSketch:
     # ------------------------------------------------------------------ evaluation
     def check_sequences(self, X: np.ndarray, name: str = "X") -> np.ndarray:
         """Validate a batch against this sketch: ``int8 (N, n)`` with codes in ``[0, q)``."""
+        tpl = self.template
+        if tpl is not None and np.ndim(X) == 2 and np.shape(X)[1] == tpl.n != self.n:
+            raise ValueError(f"{name} has the full length {tpl.n}, but this sketch has a template "
+                             f"({tpl.pattern}) and works on its {self.n} free positions: use "
+                             "shapzero_core.analysis.explain_sequences, or sketch.template.restrict(X)")
         return check_codes(X, self.q, self.n, name=name)
 
     def predict(self, X: np.ndarray) -> np.ndarray:

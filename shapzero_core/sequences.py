@@ -33,6 +33,9 @@ Policies
 * **Letters**: sequences are normalised by :meth:`Alphabet.normalize` (strip, upper-case, U<->T for the
   nucleotide alphabets). Anything else outside the alphabet, IUPAC ambiguity codes (``N``, ``R``...) and
   gaps included, rejects the record; the reason names the letter and its 1-based position.
+* **Template** (``template=``, the fixed letters of a templated model's sketch): sequences have the
+  template's full length and are rejected (reason ``template: ...``) when a fixed position carries another
+  letter; sequences of the free length are completed with the fixed letters (a note counts them).
 * **Duplicate ids** are made unique, never dropped: the first occurrence keeps its id, later ones get
   ``_2``, ``_3``... appended; the original id stays in ``extra["original_id"]`` and a note counts them.
   Duplicate *sequences* are kept as they are.
@@ -61,6 +64,7 @@ from .seqfiles import (
     txt_chunks,
 )
 from .strings import DecodedSequences, Strings, StringsBuilder
+from .template import Template, parse_template
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -380,8 +384,10 @@ def _encode_equal_length(seqs: list[str], n: int, alphabet: Alphabet) -> tuple[n
 class _Accumulator:
     """Accepted and rejected records of one pass over a file, chunk by chunk (length ``n`` fixed)."""
 
-    def __init__(self, n: int, alphabet: Alphabet, state: ParseState, limit_wrong: int | None) -> None:
-        self.n, self.alphabet, self.state, self.limit_wrong = n, alphabet, state, limit_wrong
+    def __init__(self, n: int, alphabet: Alphabet, state: ParseState, limit_wrong: int | None,
+                 tpl: Template | None = None) -> None:
+        self.n, self.alphabet, self.state, self.limit_wrong, self.tpl = n, alphabet, state, limit_wrong, tpl
+        self.completed = 0  # accepted sequences given at the template's free positions only
         self.blocks: list[np.ndarray] = []
         self.ids = StringsBuilder()
         self.extra: dict[str, list[pd.Series]] = {}  # per column, the accepted rows' values chunk by chunk
@@ -410,6 +416,13 @@ class _Accumulator:
         base = self.records
         self.records += len(recs)
         normed = [self.alphabet.normalize(r[2]) for r in recs]
+        tpl = self.tpl
+        completed = np.zeros(len(recs), dtype=bool)
+        if tpl is not None and tpl.num_free != tpl.n:
+            for i, s in enumerate(normed):
+                if len(s) == tpl.num_free:
+                    normed[i] = _complete(s, tpl)
+                    completed[i] = True
         lengths = np.fromiter(map(len, normed), dtype=np.int64, count=len(recs))
         vals, idx, cnt = np.unique(lengths, return_index=True, return_counts=True)
         for v, i0, c in zip(vals.tolist(), idx.tolist(), cnt.tolist(), strict=True):
@@ -427,10 +440,20 @@ class _Accumulator:
         if self.limit_wrong is not None and self.wrong > max(self.limit_wrong, self.accepted + acc.size):
             return False
         for i in wrong:
-            reasons[i] = f"length: {int(lengths[i])} letters, expected {self.n}"
+            reasons[i] = f"length: {int(lengths[i])} letters, expected {self.n}" + (
+                f" (the template's full length) or {tpl.num_free} (its free positions)" if tpl is not None else "")
         for j in np.flatnonzero(~ok).tolist():
             i = int(right[j])
             reasons[i] = _letter_reason(normed[i], self.alphabet, recs[i][2])
+        if tpl is not None and tpl.num_fixed and right.size:
+            bad = np.zeros(right.size, dtype=bool)
+            bad[ok] = tpl.mismatches(codes[ok]).any(axis=1)
+            for j in np.flatnonzero(bad).tolist():
+                first = int(np.flatnonzero(codes[j, tpl.fixed] != tpl.fixed_codes)[0])
+                reasons[int(right[j])] = f"template: {tpl.mismatch_reason(codes[j], first)}"
+            ok = ok & ~bad
+            acc = right[ok]
+        self.completed += int(completed[acc].sum())
         for i in sorted(reasons):
             line, rid, raw = recs[i]
             self.rejected.append((base + i + 1, line, rid if rid is not None else f"seq_{base + i + 1}", raw,
@@ -475,7 +498,7 @@ def _parse(src: Source, fmt: str, encoding: str, alphabet: Alphabet, seq_column:
 
 
 def _read_pass(src: Source, fmt: str, encoding: str, alphabet: Alphabet, n: int | None, seq_column: str | None,
-               id_column: str | None, label: str) -> tuple[_Accumulator, ParseState] | None:
+               id_column: str | None, label: str, tpl: Template | None = None) -> tuple[_Accumulator, ParseState] | None:
     """One pass over the file with length ``n``; with ``n=None`` the first record's length is tried and None is
     returned as soon as more records have another length than it (the caller then reads again with the mode)."""
     state = ParseState()
@@ -485,17 +508,17 @@ def _read_pass(src: Source, fmt: str, encoding: str, alphabet: Alphabet, n: int 
             guess = n
             if guess is None:
                 guess = next((len(x) for x in (alphabet.normalize(r[2]) for r in chunk.records) if x), 0)
-            acc = _Accumulator(int(guess), alphabet, state, 1000 if n is None else None)
+            acc = _Accumulator(int(guess), alphabet, state, 1000 if n is None else None, tpl)
         if not acc.add(chunk):
             return None
     if acc is None:
-        acc = _Accumulator(int(n or 0), alphabet, state, None)
+        acc = _Accumulator(int(n or 0), alphabet, state, None, tpl)
     return acc, state
 
 
 def _read(src: Source, fmt: str, encoding: str, alphabet: Alphabet, n: int | None, seq_column: str | None,
-          id_column: str | None, label: str) -> SequenceSet:
-    res = _read_pass(src, fmt, encoding, alphabet, n, seq_column, id_column, label)
+          id_column: str | None, label: str, tpl: Template | None = None) -> SequenceSet:
+    res = _read_pass(src, fmt, encoding, alphabet, n, seq_column, id_column, label, tpl)
     if n is None and (res is None or _mode_length(res[0]) != res[0].n):
         if res is None:  # count the lengths first (a pass that keeps nothing), then read with the mode
             state = ParseState()
@@ -520,6 +543,10 @@ def _read(src: Source, fmt: str, encoding: str, alphabet: Alphabet, n: int | Non
         total = sum(acc.lengths.values())
         notes.append(f"length n={acc.n} inferred as the most common length ({acc.lengths[acc.n]} of {total} "
                      "sequences); pass n to choose another")
+    if acc.completed:
+        assert tpl is not None
+        notes.append(f"{acc.completed} sequences of the free length {tpl.num_free} completed with the template's "
+                     f"fixed letters ({tpl.describe()})")
     X = acc.codes()
     read_ids = acc.ids.build()
     ids, renamed = _unique_ids(read_ids)
@@ -558,6 +585,7 @@ def read_sequences(
     seq_column: str | None = None,
     id_column: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    template: Template | str | None = None,
 ) -> SequenceSet:
     """Read a sequence file (path or bytes) into a :class:`SequenceSet`.
 
@@ -582,6 +610,12 @@ def read_sequences(
         Columns of a CSV/TSV table (default: detected, see the module docstring).
     max_bytes : int
         Largest accepted (decompressed) size; larger input raises :class:`SequenceFileError`.
+    template : Template or str, optional
+        Fixed letters of the model (:mod:`shapzero_core.template`; a sketch's ``sketch.template``). Sequences
+        are then of the template's full length ``n``: a sequence whose letter at a fixed position differs
+        from the template is rejected (reason ``template: position 26 is 'A' but the template fixes 'G'``).
+        A sequence of the *free* length (the free positions only, in order) is completed with the template's
+        letters, and a note counts them. ``n``, if given, must be the template's length.
 
     Returns
     -------
@@ -606,15 +640,30 @@ def read_sequences(
         format = {"fa": "fasta", "tab": "tsv", "text": "txt", "plain": "txt"}.get(format, format)
         if format not in FORMATS:
             raise SequenceFileError(f"{label}: unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    tpl = parse_template(template, alphabet) if template is not None else None
+    if tpl is not None:
+        if n is not None and int(n) != tpl.n:
+            raise ValueError(f"n={n} but the template has {tpl.n} positions")
+        n = tpl.n
     src = Source(source, label, max_bytes)
     fmt = format or guess_format(src.head_text(), label, _EXTENSIONS)
+    n_use = None if n is None else int(n)
     try:
-        return _read(src, fmt, "utf-8-sig", alphabet, None if n is None else int(n), seq_column, id_column, label)
+        return _read(src, fmt, "utf-8-sig", alphabet, n_use, seq_column, id_column, label, tpl)
     except UnicodeDecodeError:  # ids with accents from old spreadsheets; letters get checked anyway
-        return _read(src, fmt, "latin-1", alphabet, None if n is None else int(n), seq_column, id_column, label)
+        return _read(src, fmt, "latin-1", alphabet, n_use, seq_column, id_column, label, tpl)
 
 
-def random_sequences(N: int, n: int, alphabet: Alphabet = DNA, seed: int = 0) -> SequenceSet:
+def _complete(free_letters: str, tpl: Template) -> str:
+    """The full-length string of a sequence given at the template's free positions only."""
+    chars = list(tpl.pattern)
+    for p, ch in zip(tpl.free, free_letters, strict=True):
+        chars[p] = ch
+    return "".join(chars)
+
+
+def random_sequences(N: int, n: int, alphabet: Alphabet = DNA, seed: int = 0,
+                     template: Template | str | None = None) -> SequenceSet:
     """``N`` uniformly random sequences of length ``n`` (ids ``rand_1..rand_N``).
 
     Parameters
@@ -624,6 +673,9 @@ def random_sequences(N: int, n: int, alphabet: Alphabet = DNA, seed: int = 0) ->
     alphabet : Alphabet, default DNA
     seed : int
         Seed of :func:`numpy.random.default_rng`.
+    template : Template or str, optional
+        Fixed letters: random letters at the free positions, the template's letters at the fixed ones
+        (``n`` must then be the template's length).
 
     Returns
     -------
@@ -633,6 +685,9 @@ def random_sequences(N: int, n: int, alphabet: Alphabet = DNA, seed: int = 0) ->
     if N < 0 or n < 1:
         raise ValueError(f"need N >= 0 and n >= 1, got N={N}, n={n}")
     X = np.random.default_rng(seed).integers(0, alphabet.q, size=(N, n), dtype=np.int8)
+    tpl = parse_template(template, alphabet, n=n) if template is not None else None
+    if tpl is not None:
+        X[:, tpl.fixed] = tpl.fixed_codes
     return SequenceSet.from_codes(X, alphabet, ids=[f"rand_{i + 1}" for i in range(N)])
 
 

@@ -10,6 +10,7 @@ Modules
 ``refining``   the trust check (Sketch page) and refining values with the model (Logos page)
 ``models_ui``  model loading (demo, ONNX bytes, allowed inference servers), measured throughput
 ``demo``       the home page's "Try the demo"
+``motifs_ui``  the Motifs page's TF-MoDISco job and its result (also offered on the Export page)
 ``exports``    downloads of the Export page (no Streamlit): figures, tables, sketch, run record, zips
 ``widgets``    page guards, the sequence picker, index controls, page links, the session summary
 
@@ -43,10 +44,13 @@ DOM a keyed widget sits in an element with the class ``st-key-<key>``.
   ``inter_stat``; clickable maps ``heat_seq`` and ``heat_all`` (square-marker scatters; a click fills
   ``inter_pair_i`` / ``inter_pair_j``); radio ``top_scope``, slider ``top_orders``, number ``top_k``,
   toggle ``top_as_chart``.
-* ``/Motifs`` (``Motifs``): table ``motif_table`` (select a motif), carriers table
-  ``motif_carriers_<motif>`` (select a sequence); slider ``motif_quantile``.
+* ``/Motifs`` (``Motifs``): button ``motif_run`` (TF-MoDISco + TOMTOM in the background); settings
+  ``motif_taxon``, ``motif_release``, ``motif_min_seqlets``, ``motif_leiden_runs``; table ``motif_table``
+  (select a motif), ``motif_matches_<i>``, carriers table ``motif_carriers_<i>`` (select a sequence); charts
+  ``motif_cwm_chart``, ``motif_ppm_chart``. ``/Model``: text ``model_template``, button ``model_template_apply``.
 * ``/Export`` (``Export``): download buttons ``dl_<figure>_{svg,pdf,png}``, ``dl_<table>_{csv,parquet}``,
-  ``dl_sketch_npz``, ``dl_run_json``, ``dl_modisco_zip``, ``dl_all_zip`` (files are made on click).
+  ``dl_sketch_npz``, ``dl_run_json``, ``dl_modisco_zip``, ``dl_motifs_zip`` (after a motif run), ``dl_all_zip``
+  (files are made on click).
 
 Configuration: ``$SHAPZERO_WORKSPACE`` (default ``~/.shapzero/workspace``: query cache, saved sketches),
 ``$SHAPZERO_ALLOWED_HOSTS`` (inference-server hosts besides loopback, which is always allowed),

@@ -19,10 +19,7 @@ import streamlit as st
 from shapzero_core import FourierSketch
 from shapzero_core.analysis import (
     Explanation,
-    MotifResult,
     explain_sequences,
-    find_motifs,
-    find_seqlets,
     pairwise_summary,
     position_letter_summary,
     spaced_repeats,
@@ -72,9 +69,9 @@ def _shap(_ctx: Ctx, key: tuple[str, str]) -> Explanation:
 
 @st.cache_resource(max_entries=4, show_spinner="Computing interactions…")
 def _interactions(_ctx: Ctx, key: tuple[str, str], index: str, order: int | None):
-    from shapzero_core import interactions
+    from shapzero_core.analysis import full_interactions  # full positions under a template
 
-    return interactions(_ctx.sketch, _ctx.seqs.X, index=index, order=order)
+    return full_interactions(_ctx.sketch, _ctx.seqs.X, index=index, order=order)
 
 
 def explanation(ctx: Ctx, index: str = "mobius", order: int | None = None) -> Explanation:
@@ -121,16 +118,6 @@ def top_all(_ctx: Ctx, key: tuple[str, str], index: str, order: int | None, min_
 def pair_letters(_ctx: Ctx, key: tuple[str, str], index: str, order: int | None, i: int, j: int) -> pd.DataFrame:
     """All letter pairs at 1-based positions ``i, j`` across the sequences, with mean value and count."""
     return top_interactions(explanation(_ctx, index, order), k=None, min_order=2, max_order=2, positions=[i, j])
-
-
-@st.cache_resource(max_entries=8, show_spinner="Finding motifs…")
-def motifs(_ctx: Ctx, key: tuple[str, str], quantile: float, max_mismatches: int, min_seqlets: int,
-           max_length: int) -> tuple[pd.DataFrame, MotifResult]:
-    """Seqlets (|SHAP| above the ``quantile`` of all |SHAP|) and the motifs grouped from them."""
-    ex = explanation(_ctx)
-    thr = float(np.quantile(np.abs(ex.shap), quantile)) if ex.shap.size else 0.0
-    seqlets = find_seqlets(ex, threshold=thr, max_length=max_length)
-    return seqlets, find_motifs(ex, seqlets=seqlets, max_mismatches=max_mismatches, min_seqlets=min_seqlets)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Looking for spaced repeats…")

@@ -149,13 +149,13 @@ def modisco_zip(expl: Any, sketch: FourierSketch) -> bytes:
 
 
 def zip_everything(sketch: FourierSketch, seqs: SequenceSet, record: dict[str, Any],
-                   config: ExportConfig | None = None) -> bytes:
+                   config: ExportConfig | None = None, motif_search: Any = None) -> bytes:
     """Every table, TF-MoDISco array and figure of :func:`shapzero_core.export.export_all`, the sketch and
-    the session's run record, as one zip."""
+    the session's run record (and the Motifs page's TF-MoDISco motifs, if run), as one zip."""
     with _MPL_LOCK, tempfile.TemporaryDirectory() as d:
         out = Path(d) / "shapzero_export"
         sk_path = sketch.save(out / "sketch.npz")
-        export_all(sketch, seqs, out, config or ExportConfig(), sketch_source=sk_path)
+        export_all(sketch, seqs, out, config or ExportConfig(), sketch_source=sk_path, motif_search=motif_search)
         (out / "studio_run.json").write_bytes(json_bytes(record))
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:

@@ -64,3 +64,39 @@ def measure_throughput(model: Any) -> float:
 
 def _ident(model: Any) -> str:
     return str(getattr(model, "identity", "") or id(model))
+
+
+def template_form(model: Any, base: Any, tpl: Any) -> None:
+    """The Model page's template field: fixed letters at some positions (the sketch then covers the free ones).
+
+    ``model`` is the session's model, ``base`` the full-length model it wraps (the same without a template).
+    Applying a template replaces the session's model by ``with_template(base, text)``.
+    """
+    from shapzero_core.models import with_template
+
+    from . import state
+
+    st.subheader("Fixed positions (template)")
+    n = int(base.n)
+    st.session_state.setdefault("model_template", tpl.pattern if tpl is not None else "")
+    text = st.text_input(
+        f"Template: {n} characters, a letter where the position never varies, '.' where it is free",
+        key="model_template", placeholder="." * max(n - 5, 0) + "GG" + "." * min(3, n),
+        help="E.g. a guide-RNA model whose PAM GG never varies. Only the free positions are sketched and "
+             "explained; tables and logos keep every position (fixed ones greyed, SHAP 0). Empty = all free.")
+    c1, c2 = st.columns([1, 3], vertical_alignment="center")
+    if c1.button("Apply the template", key="model_template_apply"):
+        try:
+            new = with_template(base, text)
+        except ValueError as e:
+            st.error(str(e))
+        else:
+            label = state.model_label().split(" · template")[0]
+            t = getattr(new, "template", None)
+            state.set_model(new, label + (f" · template {t.pattern}" if t is not None else ""))
+            st.rerun()
+    if tpl is not None:
+        c2.caption(f"Active: `{tpl.pattern}` — {tpl.describe()}. A sketch made now covers the {tpl.num_free} free "
+                   "positions and keeps the template in its header.")
+    else:
+        c2.caption("No template: every position is free.")

@@ -217,8 +217,10 @@ def adopt_refined(ctx: cache.Ctx) -> None:
     if not store or store.get("key") != key:
         store = {"key": key, "rows": {}}
     r = job.result
+    tpl = ctx.sketch.template
+    values, stderr = (tpl.to_full(r.values), tpl.to_full(r.stderr)) if tpl is not None else (r.values, r.stderr)
     for j, row in enumerate(job.info["rows"]):
-        store["rows"][int(row)] = {"values": r.values[j], "stderr": r.stderr[j], "calls": int(r.calls_per_seq[j]),
+        store["rows"][int(row)] = {"values": values[j], "stderr": stderr[j], "calls": int(r.calls_per_seq[j]),
                                    "flat": int(r.no_variation[j].sum()) if r.no_variation is not None else 0}
     st.session_state[state.REFINED] = store
 
@@ -227,8 +229,10 @@ def start_refine(ctx: cache.Ctx, model: Any, rows: np.ndarray, calls_per_seq: in
     """Refine the sequences at ``rows`` with ``model`` in a worker thread."""
     from shapzero_core.refine import refine_shap
 
-    X = np.asarray(ctx.seqs.X)[rows]
     sketch = ctx.sketch
+    X = np.asarray(ctx.seqs.X)[rows]
+    if sketch.template is not None:  # the sketch and the (templated) model work on the free positions
+        X = sketch.template.restrict(X, check=False)
 
     def work(rec: jobs.JobRecord) -> Any:
         return refine_shap(model, sketch, X, calls_per_seq=calls_per_seq, progress=rec.progress,
@@ -306,7 +310,7 @@ def refined_table(ctx: cache.Ctx, done: dict[int, dict[str, Any]]) -> pd.DataFra
     for row in sorted(done):
         v = done[row]
         seq = ex.sequences[row]
-        for i in range(ctx.sketch.n):
+        for i in range(ex.n):
             recs.append((ex.ids[row], seq, i + 1, letters[ex.X[row, i]], float(v["values"][i]), float(v["stderr"][i]),
                          float(ex.shap[row, i]), v["calls"]))
     return pd.DataFrame(recs, columns=["seq_id", "sequence", "position", "letter", "shap", "stderr", "sketch_shap",
@@ -321,11 +325,12 @@ def sequence_logos(ctx: cache.Ctx, ex: Any, row: int, same_range: tuple[float, f
     M = saliency_matrix(ex.shap[row], seq, ex.alphabet)
     bars = 2 * ex.stderr[row] if ex.stderr is not None else None
     ref = refined_rows(ctx).get(row)
-    figs = [logo_plotly(M, title=f"SHAP logo of {ex.ids[row]}", ylabel="SHAP value", height=300, errors=bars)]
+    figs = [logo_plotly(M, title=f"SHAP logo of {ex.ids[row]}", ylabel="SHAP value", height=300, errors=bars,
+                        fixed=ex.fixed)]
     if ref is not None:
         R = saliency_matrix(ref["values"], seq, ex.alphabet)
         figs.append(logo_plotly(R, title=f"Refined SHAP logo of {ex.ids[row]}", ylabel="SHAP value", height=300,
-                                errors=2 * ref["stderr"]))
+                                errors=2 * ref["stderr"], fixed=ex.fixed))
     rng = same_range
     if len(figs) == 2 or rng is not None:  # the two logos of one sequence share their y axis
         lo = min(f.layout.yaxis.range[0] for f in figs)

@@ -95,7 +95,7 @@ def set_sketch(sketch: FourierSketch, source: str) -> None:
     st.session_state[SKETCH_KEY] = sketch_key(sketch)
     st.session_state[SKETCH_SOURCE] = source
     seqs = get_sequences()
-    if seqs is not None and (seqs.n != sketch.n or seqs.alphabet.letters != sketch.alphabet.letters):
+    if seqs is not None and (seqs.n != sketch.sequence_length or seqs.alphabet.letters != sketch.alphabet.letters):
         st.session_state[SELECTED] = 0
     _changed()
 
@@ -133,9 +133,10 @@ def set_selected(row: int) -> None:
 
 
 def compatible() -> bool:
-    """True if sketch and sequences are both loaded and have the same length and alphabet."""
+    """True if sketch and sequences are both loaded and have the same length and alphabet (with a template:
+    the template's full length; the reader has checked the fixed letters)."""
     sk, seqs = get_sketch(), get_sequences()
     return (
-        sk is not None and seqs is not None and len(seqs) > 0 and seqs.n == sk.n
+        sk is not None and seqs is not None and len(seqs) > 0 and seqs.n == sk.sequence_length
         and seqs.alphabet.letters == sk.alphabet.letters
     )

@@ -127,7 +127,7 @@ def require_context() -> cache.Ctx:
     if ctx is None:
         st.warning(
             f"The loaded sequences ({seqs.n} letters, {seqs.alphabet.letters}) do not fit the sketch "
-            f"({sk.n} letters, {sk.alphabet.letters}). Load sequences of length {sk.n}."
+            f"({sk.sequence_length} letters, {sk.alphabet.letters}). Load sequences of length {sk.sequence_length}."
         )
         page_link("sequences", "Load sequences", ":material/table_rows:")
         st.stop()
@@ -268,7 +268,8 @@ def session_summary(container: Any = None) -> None:
     seqs = state.get_sequences()
     lines = [
         f"**Model:** {state.model_label() or '—'}" if model is not None else "**Model:** none",
-        (f"**Sketch:** n={sk.n}, {sk.num_coefficients:,} coefficients · {state.sketch_source()}"
+        (f"**Sketch:** n={sk.n}{f' free of {sk.sequence_length}' if sk.template is not None else ''}, "
+         f"{sk.num_coefficients:,} coefficients · {state.sketch_source()}"
          if sk is not None else "**Sketch:** none"),
         (f"**Sequences:** {len(seqs):,} of length {seqs.n} · {seqs.source}" if seqs is not None
          else "**Sequences:** none"),

@@ -13,8 +13,6 @@ from shapzero_core.analysis import (
     carriers,
     difference_summary,
     explain_sequences,
-    find_motifs,
-    find_seqlets,
     hypothetical_shap,
     position_letter_summary,
     repeat_spacing_summary,
@@ -184,43 +182,6 @@ def test_guide_letters_recovered_by_position_letter_summary():
     assert quiet < 1e-9
 
 
-def test_seqlets_and_motifs_find_a_planted_kmer():
-    n, N = 20, 1500
-    table = np.zeros((Q,) * 4)
-    table[2, 0, 3, 1] = 3.0  # GATC at 0-based 6..9
-    sk = planted([((6, 7, 8, 9), table), letter_term(15, "T", 0.2)], n)
-    S = random_sequences(N, n, seed=9)
-    X = S.X.copy()
-    X[: N // 2, 6:10] = [2, 0, 3, 1]
-    S = SequenceSet.from_codes(X, DNA, ids=[f"s{i}" for i in range(N)])
-    ex = explain_sequences(sk, S, with_interactions=False)
-    sl = find_seqlets(ex, threshold=0.2)
-    assert {"seq_id", "start", "end", "letters"} <= set(sl.columns)
-    hit = sl[(sl["start"] == 7) & (sl["end"] == 10)]
-    assert len(hit) >= N // 2 and (hit["letters"] == "GATC").all() and (hit["sign"] == 1).all()
-    np.testing.assert_allclose(hit["score"], ex.shap[hit["seq"].to_numpy(), 6:10].sum(1))
-    res = find_motifs(ex, seqlets=sl)
-    m = res.motifs[0]
-    assert m.consensus == "GATC" and m.sign == 1 and m.common_start == 7
-    assert m.pwm.shape == (4, 4) and np.allclose(m.pwm.sum(1), 1) and m.pwm[0, 2] == 1.0
-    assert m.num_sequences >= N // 2
-    car = res.carriers[res.carriers["motif"] == m.name]
-    assert set(car["seq_id"]) >= {f"s{i}" for i in range(N // 2)}
-    assert res.to_frame()["motif"].iloc[0] == "motif_1"
-
-
-def test_seqlets_are_cut_at_max_length_and_sign_changes():
-    phi = np.array([[1, 1, 1, 1, 1, -1, -1, 0, 1, 0]], dtype=float)
-    X = np.zeros((1, 10), dtype=np.int8)
-    from shapzero_core.analysis import Explanation
-
-    ex = Explanation(["a"], X, DNA, phi, phi.sum(1), 0.0)
-    sl = find_seqlets(ex, threshold=0.5, min_length=1, max_length=3)
-    assert list(zip(sl["start"], sl["end"], sl["sign"], strict=True)) == [
-        (1, 3, 1), (4, 5, 1), (6, 7, -1), (9, 9, 1)
-    ]
-
-
 def test_hypothetical_shap_equals_shap_of_mutated_sequences():
     sk = random_sketch(6, 30, seed=10, max_deg=4)
     X = random_sequences(25, 6, seed=11).X
@@ -282,20 +243,3 @@ def test_pairwise_summary_matches_dense_pairwise():
                                atol=1e-12)
     with pytest.raises(ValueError, match="stat"):
         pairwise_summary(ex, "median")
-
-
-def test_motifs_of_both_signs_and_min_seqlets():
-    n, N = 20, 800
-    up = np.zeros((Q,) * 3)
-    up[2, 0, 3] = 2.0  # GAT at 0-based 2..4 raises
-    down = np.zeros((Q,) * 3)
-    down[1, 1, 2] = -2.0  # CCG at 0-based 12..14 lowers
-    sk = planted([((2, 3, 4), up), ((12, 13, 14), down)], n)
-    X = random_sequences(N, n, seed=17).X.copy()
-    X[: N // 2, 2:5] = [2, 0, 3]
-    X[N // 4 : 3 * N // 4, 12:15] = [1, 1, 2]
-    ex = explain_sequences(sk, SequenceSet.from_codes(X, DNA), with_interactions=False)
-    res = find_motifs(ex, min_seqlets=50)
-    got = {(m.consensus, m.sign, m.common_start) for m in res.motifs}
-    assert ("GAT", 1, 3) in got and ("CCG", -1, 13) in got
-    assert all(m.num_seqlets >= 50 for m in res.motifs)

@@ -135,7 +135,7 @@ def test_cli_export_writes_every_format(tmp_path, capsys):
     assert code == 0
     o = tmp_path / "o"
     for name in ("shap_long.csv", "shap_long.parquet", "shap_wide.csv", "interactions.parquet",
-                 "top_interactions.csv", "motifs.csv", "modisco_ohe.npz", "modisco_hyp_shap.npz", "run.json",
+                 "top_interactions.csv", "spaced_repeats.csv", "modisco_ohe.npz", "modisco_hyp_shap.npz", "run.json",
                  "rejected_sequences.csv", "figures/logo_seq_1.png", "figures/interaction_heatmap.png"):
         assert (o / name).is_file(), name
     rej = pd.read_csv(o / "rejected_sequences.csv")

@@ -13,20 +13,37 @@ Main entry points
 * :func:`explain_sequences` -> :class:`Explanation`
 * :func:`position_letter_summary`, :func:`split_interaction_summary`, :func:`difference_summary`
 * :func:`top_interactions`, :func:`spaced_repeats`, :func:`repeat_spacing_summary`
-* :func:`find_seqlets`, :func:`find_motifs`
+* :func:`discover_motifs` (TF-MoDISco on hypothetical SHAP, TOMTOM against JASPAR), :func:`write_motifs`
 * :func:`select` (boolean masks for subsets by ids, a label column, or a prediction range)
 * :func:`hypothetical_shap` (SHAP value each letter *would* get at each position, for TF-MoDISco)
 
 Where things live: :mod:`.explanation` (the :class:`Explanation` and subsets), :mod:`.positions` (position x
 letter summaries), :mod:`.interactions` (pairwise maps, top interactions, carriers), :mod:`.repeats` (spaced
-repeats) and :mod:`.motifs` (seqlets, motifs, hypothetical contributions).
+repeats), :mod:`.motifs` (hypothetical contributions), :mod:`.modisco` (TF-MoDISco motifs) and :mod:`.matching`
+(TOMTOM against JASPAR or a MEME file).
 """
 
 from __future__ import annotations
 
-from .explanation import Explanation, explain_sequences, refined_explanation, select
+from .explanation import (
+    Explanation,
+    explain_sequences,
+    full_codes,
+    full_interactions,
+    refined_explanation,
+    select,
+)
 from .interactions import carriers, pairwise_summary, top_interactions
-from .motifs import Motif, MotifResult, find_motifs, find_seqlets, hypothetical_shap
+from .matching import MotifDatabase, load_jaspar, read_meme_database, tomtom_matches
+from .modisco import (
+    ModiscoConfig,
+    ModiscoMotif,
+    MotifSearch,
+    TooFewSeqletsError,
+    discover_motifs,
+    write_motifs,
+)
+from .motifs import hypothetical_shap
 from .positions import (
     PositionLetterSummary,
     SplitSummary,
@@ -38,22 +55,30 @@ from .repeats import repeat_spacing_summary, spaced_repeats
 
 __all__ = [
     "Explanation",
-    "Motif",
-    "MotifResult",
+    "ModiscoConfig",
+    "ModiscoMotif",
+    "MotifDatabase",
+    "MotifSearch",
     "PositionLetterSummary",
     "SplitSummary",
+    "TooFewSeqletsError",
     "carriers",
     "difference_summary",
+    "discover_motifs",
     "explain_sequences",
-    "find_motifs",
-    "find_seqlets",
+    "full_codes",
+    "full_interactions",
     "hypothetical_shap",
+    "load_jaspar",
     "pairwise_summary",
     "position_letter_summary",
+    "read_meme_database",
     "refined_explanation",
     "repeat_spacing_summary",
     "select",
     "spaced_repeats",
     "split_interaction_summary",
+    "tomtom_matches",
     "top_interactions",
+    "write_motifs",
 ]

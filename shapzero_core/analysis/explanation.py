@@ -14,6 +14,7 @@ from ..fourier import FourierSketch
 from ..refine import RefinedShap, sketch_error_bars
 from ..sequences import SequenceSet
 from ..shapley import Interactions, baseline, interactions, shap_values
+from ..template import Template
 
 
 # ============================================================================================== explanation
@@ -38,6 +39,9 @@ class Explanation:
         Interaction values ``(N, G)`` of one index (``None`` if not computed).
     extra : pandas.DataFrame
         ``N`` rows of other per-sequence columns (labels from the input file...).
+    template : Template or None
+        The sketch's template (fixed letters), if any. ``X``, ``shap`` and the interaction sets are then in
+        the template's *full* coordinates; fixed positions have SHAP exactly 0 and are in no interaction set.
     stderr : numpy.ndarray or None
         ``float64 (N, n)`` uncertainty of every SHAP value (None: unknown), of the kind ``stderr_kind``.
     stderr_kind : str
@@ -55,6 +59,7 @@ class Explanation:
     baseline: float
     interactions: Interactions | None = None
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)
+    template: Template | None = None
     stderr: np.ndarray | None = None
     stderr_kind: str = ""
 
@@ -85,6 +90,11 @@ class Explanation:
         return int(self.X.shape[1])
 
     @property
+    def fixed(self) -> dict[int, str]:
+        """``{1-based position: letter}`` of the template's fixed positions (empty without a template)."""
+        return self.template.fixed_letters() if self.template is not None else {}
+
+    @property
     def sequences(self) -> list[str]:
         """The sequences as strings."""
         return self.alphabet.decode(self.X) if self.N else []
@@ -111,6 +121,7 @@ class Explanation:
             baseline=self.baseline,
             interactions=inter,
             extra=self.extra.iloc[idx].reset_index(drop=True),
+            template=self.template,
             stderr=self.stderr[idx] if self.stderr is not None else None,
             stderr_kind=self.stderr_kind,
         )
@@ -130,6 +141,45 @@ def _as_index(which: np.ndarray | Sequence[int] | Sequence[bool] | None, N: int)
     return idx
 
 
+def full_codes(sketch: FourierSketch, X: np.ndarray, name: str = "X") -> np.ndarray:
+    """Sequences as the user gives them, validated against the sketch: ``int8 (N, L)`` with ``L`` =
+    :attr:`FourierSketch.sequence_length`.
+
+    Without a template this is ``sketch.check_sequences(X)``. With one, full-length rows must carry the
+    template's letters at its fixed positions (``ValueError`` naming the first row that does not), and rows of
+    the free length are completed with them.
+    """
+    tpl = sketch.template
+    if tpl is None:
+        return sketch.check_sequences(X, name=name)
+    X = np.asarray(X)
+    if X.ndim == 2 and X.shape[1] == tpl.num_free and tpl.num_free != tpl.n:
+        return tpl.expand(X)
+    if X.ndim == 2 and X.shape[1] != tpl.n:
+        raise ValueError(f"{name} has sequences of length {X.shape[1]}; the sketch's template ({tpl.pattern}) "
+                         f"takes {tpl.n} letters (or its {tpl.num_free} free positions)")
+    tpl.restrict(X)  # raises on a mismatch at a fixed position
+    return np.ascontiguousarray(np.asarray(X), dtype=np.int8)
+
+
+def full_interactions(sketch: FourierSketch, X: np.ndarray, index: str = "mobius",
+                      order: int | None = None) -> Interactions:
+    """:func:`shapzero_core.shapley.interactions` of full-length sequences, in full coordinates.
+
+    ``X`` as for :func:`full_codes`. With a template, the closed forms run on the free positions and the
+    position sets are mapped back (0-based full positions); ``Interactions.X`` holds the full sequences.
+    """
+    Xf = full_codes(sketch, X)
+    tpl = sketch.template
+    if tpl is None:
+        return interactions(sketch, Xf, index=index, order=order)
+    inter = interactions(sketch, tpl.restrict(Xf, check=False), index=index, order=order)
+    free = tpl.free
+    sets = tuple(tuple(int(free[p]) for p in S) for S in inter.sets)
+    return Interactions(sets=sets, values=inter.values, index=inter.index, order=inter.order, X=Xf,
+                        alphabet=inter.alphabet)
+
+
 def explain_sequences(
     sketch: FourierSketch,
     seqs: SequenceSet | np.ndarray,
@@ -143,7 +193,9 @@ def explain_sequences(
     ----------
     sketch : FourierSketch
     seqs : SequenceSet or numpy.ndarray
-        The sequences (an ``int (N, n)`` array gets ids ``seq_1..seq_N``).
+        The sequences (an ``int (N, n)`` array gets ids ``seq_1..seq_N``). For a sketch with a template
+        (:attr:`FourierSketch.template`) they have the template's full length (free-length rows are
+        completed with its letters) and must carry its letters at the fixed positions.
     index, order
         Interaction index and maximal order, see :func:`shapzero_core.shapley.interactions`.
     with_interactions : bool
@@ -152,28 +204,38 @@ def explain_sequences(
     Returns
     -------
     Explanation
+        In full coordinates: with a template, ``shap`` is 0 at the fixed positions and interaction sets
+        hold full positions (the closed forms run on the free positions; see :mod:`shapzero_core.template`).
         With ``stderr`` from the sketch's trust check when it has one (``stderr_kind = "trust check"``).
     """
+    L = sketch.sequence_length
+    tpl = sketch.template
     if isinstance(seqs, SequenceSet):
         if seqs.alphabet.letters != sketch.alphabet.letters:
             raise ValueError(
                 f"the sequences use the alphabet {seqs.alphabet.letters} but the sketch uses "
                 f"{sketch.alphabet.letters}"
             )
-        if len(seqs) and seqs.n != sketch.n:
-            raise ValueError(f"the sequences have length {seqs.n} but the sketch explains length {sketch.n}")
+        if len(seqs) and seqs.n != L and not (tpl is not None and seqs.n == tpl.num_free):
+            raise ValueError(f"the sequences have length {seqs.n} but the sketch explains length {L}"
+                             + (f" (its template {tpl.pattern})" if tpl is not None else ""))
         ids, X, extra = list(seqs.ids), seqs.X, seqs.extra
+        X = np.asarray(X).reshape(len(ids), seqs.n if len(seqs) else L)
     else:
-        X = sketch.check_sequences(seqs)
-        ids, extra = [f"seq_{i + 1}" for i in range(X.shape[0])], pd.DataFrame(index=pd.RangeIndex(X.shape[0]))
-    X = sketch.check_sequences(np.asarray(X).reshape(len(ids), sketch.n))
-    phi = shap_values(sketch, X)
+        X = np.asarray(seqs)
+        ids, extra = [f"seq_{i + 1}" for i in range(len(X))], pd.DataFrame(index=pd.RangeIndex(len(X)))
+    X = full_codes(sketch, X)
+    X_free = tpl.restrict(X, check=False) if tpl is not None else X
+    phi = shap_values(sketch, X_free)
     b = baseline(sketch)
     pred = phi.sum(axis=1) + b  # efficiency: sum_i phi_i = f(x) - F[0]
-    inter = interactions(sketch, X, index=index, order=order) if with_interactions else None
     se = sketch_error_bars(sketch, X.shape[0])
-    return Explanation(ids, X, sketch.alphabet, phi, pred, b, inter, extra.reset_index(drop=True), stderr=se,
-                       stderr_kind="trust check" if se is not None else "")
+    if tpl is not None:
+        phi = tpl.to_full(phi)  # fixed positions are not players: SHAP exactly 0
+        se = tpl.to_full(se) if se is not None else None  # ... and carry no error
+    inter = full_interactions(sketch, X, index=index, order=order) if with_interactions else None
+    return Explanation(ids, X, sketch.alphabet, phi, pred, b, inter, extra.reset_index(drop=True), template=tpl,
+                       stderr=se, stderr_kind="trust check" if se is not None else "")
 
 
 def refined_explanation(expl: Explanation, refined: RefinedShap) -> Explanation:
@@ -182,15 +244,22 @@ def refined_explanation(expl: Explanation, refined: RefinedShap) -> Explanation:
     ``shap`` and ``stderr`` become the refined values and their standard errors (``stderr_kind =
     "refined"``); ``predictions`` the model's own ``f(x)`` (efficiency then holds within the errors:
     ``sum_i phi_i ~ f(x) - F[0]``). ``extra`` gains ``sketch_prediction`` and ``model_calls``; the
-    interactions stay the sketch's.
+    interactions stay the sketch's. With a template, ``refined`` is in the sketch's free coordinates (what
+    :func:`~shapzero_core.refine.refine_shap` returns for a templated model) and is mapped to full positions.
     """
-    if refined.values.shape != expl.shap.shape or not np.array_equal(refined.X, expl.X):
+    tpl = expl.template
+    values, stderr = refined.values, refined.stderr
+    X_ref = expl.X
+    if tpl is not None and refined.values.shape[1:] == (tpl.num_free,):
+        X_ref = tpl.restrict(expl.X, check=False)
+        values, stderr = tpl.to_full(values), tpl.to_full(stderr)
+    if values.shape != expl.shap.shape or not np.array_equal(refined.X, X_ref):
         raise ValueError(f"the refined values are for {refined.N} other sequences than this explanation's {expl.N}")
     extra = expl.extra.reset_index(drop=True).copy()
     extra["sketch_prediction"] = expl.predictions
     extra["model_calls"] = np.asarray(refined.calls_per_seq, dtype=np.int64)
-    return Explanation(expl.ids, expl.X, expl.alphabet, refined.values, refined.model_predictions, expl.baseline,
-                       expl.interactions, extra, stderr=refined.stderr, stderr_kind="refined")
+    return Explanation(expl.ids, expl.X, expl.alphabet, values, refined.model_predictions, expl.baseline,
+                       expl.interactions, extra, template=tpl, stderr=stderr, stderr_kind="refined")
 
 
 # ============================================================================================== subsets

@@ -19,7 +19,7 @@ from ..progress import Cancelled
 __all__ = ["UserError", "main"]
 
 # sub-command modules, in the order they appear in --help
-_COMMAND_MODULES: tuple[str, ...] = ("models", "sketch", "explain", "export")
+_COMMAND_MODULES: tuple[str, ...] = ("models", "sketch", "explain", "export", "motifs")
 
 
 class UserError(Exception):

@@ -91,12 +91,12 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise UserError("--workers must be >= 1")
     sketch = FourierSketch.load(args.sketch)
-    seqs = read_sequences(args.sequences, alphabet=sketch.alphabet, n=sketch.n, format=args.seq_format,
+    seqs = read_sequences(args.sequences, alphabet=sketch.alphabet, n=sketch.sequence_length, template=sketch.template, format=args.seq_format,
                           seq_column=args.seq_column, id_column=args.id_column,
                           max_bytes=int(args.max_mb * 1024 * 1024))
     if len(seqs) == 0:
         reasons = "; ".join(seqs.rejected["reason"].astype(str).head(3))
-        raise UserError(f"{args.sequences}: no usable sequence of length {sketch.n} ({len(seqs.rejected)} rejected, "
+        raise UserError(f"{args.sequences}: no usable sequence of length {sketch.sequence_length} ({len(seqs.rejected)} rejected, "
                         f"e.g. {reasons})")
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -142,14 +142,23 @@ def _refine(args: argparse.Namespace, sketch, expl):
     from ..refine import expected_calls, refine_shap
     from .sketch import ProgressBar
 
-    model = load_model(args.model, n=sketch.n, alphabet=sketch.alphabet)
+    tpl = sketch.template
+    if tpl is not None:  # the full-length model, restricted to the sketch's free positions
+        from ..models import with_template
+
+        model = load_model(args.model, n=tpl.n, alphabet=sketch.alphabet)
+        if getattr(model, "template", None) is None:
+            model = with_template(model, tpl)
+    else:
+        model = load_model(args.model, n=sketch.n, alphabet=sketch.alphabet)
+    X_sketch = tpl.restrict(expl.X, check=False) if tpl is not None else expl.X
     calls = args.calls_per_seq or (16 * 2048 if args.target_se else 2048)
     print(f"refining {expl.N:,} sequences with {getattr(model, 'name', args.model)}: "
           + (f"about {expected_calls(sketch.n, sketch.q, expl.N, calls):,} model calls" if not args.target_se else
              f"until every stderr < {args.target_se:g} (at most {calls:,} calls per sequence)"), file=sys.stderr)
     ex = LocalExecutor(args.workers) if args.workers > 1 else None
     try:
-        r = refine_shap(model, sketch, expl.X, calls_per_seq=calls, target_se=args.target_se, seed=args.seed,
+        r = refine_shap(model, sketch, X_sketch, calls_per_seq=calls, target_se=args.target_se, seed=args.seed,
                         executor=ex, progress=ProgressBar())
     finally:
         if ex is not None:

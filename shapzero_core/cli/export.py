@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Explain every sequence of FILE with the sketch S.npz (no model calls) and write into DIR: tidy and "
             "wide SHAP tables, per-sequence interactions, position x letter and split-interaction summaries, top "
-            "interactions with letters, spaced repeats, seqlets and motifs (CSV and Parquet), TF-MoDISco .npz "
+            "interactions with letters, spaced repeats (CSV and Parquet), TF-MoDISco .npz "
             "arrays (N, 4, L), figures (SVG, PDF, PNG 300 dpi) and run.json. Positions are 1-based; tables "
             "keep the sequence ids of FILE."
         ),
@@ -61,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="keep the K largest |value| per sequence in the interaction table; 0 keeps all (default 50)")
     p.add_argument("--logos", type=int, default=3, help="SHAP logo figures for the first K sequences (default 3)")
     p.add_argument("--no-modisco", action="store_true", help="skip the TF-MoDISco arrays")
+    p.add_argument("--motifs", action="store_true",
+                   help="also run TF-MoDISco + TOMTOM against JASPAR and write motifs/ (see 'shapzero motifs')")
     p.add_argument("--compare", nargs=3, metavar=("COLUMN", "A", "B"), default=None,
                    help="difference logo of sequences with COLUMN == A minus COLUMN == B")
     p.add_argument("--max-mb", type=float, default=200.0, help="largest sequence file in MB (default 200)")
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     seqs = read_sequences(
         args.sequences,
         alphabet=sketch.alphabet,
-        n=sketch.n,
+        n=sketch.sequence_length, template=sketch.template,
         format=args.seq_format,
         seq_column=args.seq_column,
         id_column=args.id_column,
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     if len(seqs) == 0:
         reasons = "; ".join(seqs.rejected["reason"].astype(str).head(3))
         raise UserError(
-            f"{args.sequences}: no sequence of length {sketch.n} in the {sketch.alphabet.name} alphabet "
+            f"{args.sequences}: no sequence of length {sketch.sequence_length} in the {sketch.alphabet.name} alphabet "
             f"({len(seqs.rejected)} rejected, e.g. {reasons})"
         )
     compare_values = None
@@ -122,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         top_k=args.top,
         logos_for=args.logos,
         modisco=not args.no_modisco,
+        motifs=args.motifs,
         compare_column=compare_column,
         compare_values=compare_values,
     )

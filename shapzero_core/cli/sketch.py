@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="model.onnx | module:function | 'cmd:<command line>' | http(s)://host:port/v2/models/NAME | demo:NAME")
     p.add_argument("--length", type=int, default=None, metavar="N", help="sequence length (default: from the model)")
     p.add_argument("--alphabet", default=None, help="dna | rna | protein | the letters, e.g. ACGT (default: from the model, else dna)")
+    p.add_argument("--template", default=None, metavar="PATTERN",
+                   help="fixed letters: one character per position, a letter where it is fixed, '.' where it is free "
+                        "(e.g. 25 dots, GG, 3 dots); only the free positions are sketched and explained")
     size = p.add_argument_group("size (give --budget, or --b with optional --subsample/--repeat)")
     size.add_argument("--budget", type=int, default=None, metavar="Q", help="training queries at most (the plan is chosen for it)")
     size.add_argument("--b", type=int, default=None, metavar="B", help="subsampling dimension: q^b bins per group")
@@ -171,6 +174,12 @@ def run(args: argparse.Namespace) -> int:
     n = args.length or getattr(model, "n", None)
     if not n:
         raise UserError(f"the model {args.model!r} does not state its sequence length: give --length N")
+    if args.template:
+        from ..models import with_template
+
+        model = with_template(model, args.template)
+        if getattr(model, "template", None) is not None:
+            n = model.n  # the free positions
     alphabet = alphabet or model.alphabet
     common = {"noise_sd": args.noise_sd, "seed": args.seed, "test_size": args.test_size, "refit": not args.no_refit}
     if args.budget is not None:
@@ -179,7 +188,8 @@ def run(args: argparse.Namespace) -> int:
         config = SketchConfig(b=args.b, num_subsample=args.subsample, num_repeat=args.repeat, **common)
     plan = plan_sketch(n, alphabet.q, config)
     log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr))
-    log(f"model: {getattr(model, 'name', args.model)} (n={n}, alphabet {alphabet.letters})")
+    log(f"model: {getattr(model, 'name', args.model)} (n={n}, alphabet {alphabet.letters})"
+        + (f"; template {model.template.describe()}" if getattr(model, "template", None) is not None else ""))
     log(f"plan: {plan.summary()}")
     if args.plan_only:
         print(plan.summary())

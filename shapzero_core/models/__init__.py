@@ -31,7 +31,8 @@ Spec strings (what :func:`load_model` accepts, and what every adapter's ``spec``
 adapter's ``spec`` records the options it was built with (``n``, ``alphabet``, ``layout``, ``output``,
 ``task``, ``batch_size``, ``allowed_hosts`` and the adapter-specific ones: ``sha256``, ``threads`` (ONNX);
 ``input`` (callable: ``"codes"`` or ``"strings"``); ``timeout`` (command); ``max_concurrency``, ``retries``,
-``timeout``, ``backoff`` (HTTP)). Keyword arguments of :func:`load_model` override options of the spec.
+``timeout``, ``backoff`` (HTTP)) and ``template`` (any model: fixed letters, see :func:`with_template`).
+Keyword arguments of :func:`load_model` override options of the spec.
 
 Identity (``identity``, sha256 hex, the key of the sketch's query cache): ONNX = the model bytes and
 the options that change predictions (layout, n, alphabet, output, task); callable = ``module:qualname``
@@ -42,7 +43,8 @@ says ``identity_stable: False``): give it an ``identity`` attribute to make its 
 
 Where things live: :mod:`.base` (the :class:`ModelFn` protocol and the adapters' base class), :mod:`.layout`
 (input layouts), one module per adapter (:mod:`.onnx_model`, :mod:`.callable_model`, :mod:`.command_model`,
-:mod:`.http_model`) and :mod:`.spec` (spec strings and :func:`load_model`).
+:mod:`.http_model`), :mod:`.template_model` (:func:`with_template`: fixed letters at some positions) and
+:mod:`.spec` (spec strings and :func:`load_model`).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from .http_model import (
 from .layout import LAYOUTS, detect_layout
 from .onnx_model import EMBED_LIMIT, MODEL_STORE_ENV, MODEL_STORE_LIMIT_ENV, OnnxModel
 from .spec import BROWSER_LIMITS, load_model, load_server_spec, register_scheme
+from .template_model import TemplateModel, with_template
 
 __all__ = [
     "ALLOWED_HOSTS_ENV",
@@ -77,6 +80,7 @@ __all__ = [
     "HttpModel",
     "ModelFn",
     "OnnxModel",
+    "TemplateModel",
     "check_host",
     "configured_allowed_hosts",
     "detect_layout",
@@ -84,4 +88,5 @@ __all__ = [
     "load_server_spec",
     "parse_server_url",
     "register_scheme",
+    "with_template",
 ]

@@ -18,10 +18,11 @@ from .callable_model import CallableModel
 from .command_model import CommandModel
 from .http_model import HttpModel, check_host
 from .onnx_model import OnnxModel
+from .template_model import TemplateModel, with_template
 
 _SPEC_OPTIONS = {
     "n", "alphabet", "layout", "output", "task", "batch_size", "allowed_hosts", "sha256", "threads",
-    "input", "timeout", "max_concurrency", "retries", "backoff", "name",
+    "input", "timeout", "max_concurrency", "retries", "backoff", "name", "template",
 }
 _CALLABLE_RE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 _ONNX_KEYS = ("n", "alphabet", "layout", "output", "task", "batch_size", "threads", "sha256")
@@ -76,6 +77,13 @@ def _parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return base, d
 
 
+def _compose_options(base: str, opts: dict[str, Any]) -> str:
+    """``base`` alone or the JSON spec ``{"model": base, ...opts}``."""
+    if not opts:
+        return base
+    return json.dumps({"model": base, **opts}, sort_keys=True, separators=(",", ":"))
+
+
 # ============================================================================================ load_model
 def load_model(
     spec: Any,
@@ -87,6 +95,7 @@ def load_model(
     task: int | None = None,
     batch_size: int | None = None,
     allowed_hosts: Iterable[str] | None = None,
+    template: str | None = None,
 ) -> ModelFn:
     """Turn a model spec into a :class:`ModelFn` adapter.
 
@@ -111,6 +120,9 @@ def load_model(
     allowed_hosts : iterable of str, optional
         If given, inference servers must be on one of these hosts (others raise
         :class:`HostNotAllowedError`); ``None`` (API and CLI) allows any host.
+    template : str, optional
+        Fixed letters (``"....GG..."``, see :func:`~shapzero_core.models.with_template`): the returned model
+        takes the free positions only. Also a spec option (``{"model": ..., "template": "....GG..."}``).
 
     Returns
     -------
@@ -125,7 +137,18 @@ def load_model(
     ModelError
         If the model cannot be loaded (invalid ONNX, import error, unreachable server...).
     """
+    if template is not None or (isinstance(spec, str) and '"template"' in spec):
+        base_spec, opts0 = (_parse_spec(spec) if isinstance(spec, str) else (spec, {}))
+        tpl = template if template is not None else opts0.pop("template", None)
+        if isinstance(spec, str):
+            opts0.pop("template", None)
+            base_spec = _compose_options(base_spec, opts0)
+        base = load_model(base_spec, n=n, alphabet=alphabet, layout=layout, output=output, task=task,
+                          batch_size=batch_size, allowed_hosts=allowed_hosts)
+        return with_template(base, tpl)
     common = {"n": n, "alphabet": alphabet, "batch_size": batch_size}
+    if isinstance(spec, TemplateModel) and all(v is None for v in (n, alphabet, layout, output, task, batch_size)):
+        return spec
     if isinstance(spec, _BaseModel) and all(v is None for v in (n, alphabet, layout, output, task, batch_size)):
         return spec
     if isinstance(spec, bytes | bytearray | memoryview):

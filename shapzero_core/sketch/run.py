@@ -588,5 +588,8 @@ def sketch_model(
     r2 = report["r2"]
     progress("done", 1, 1, f"{sketch.num_coefficients} coefficients" +
              (f", held-out R^2 {r2:.4f}" if r2 is not None else ""))
+    template = getattr(model, "template", None)
+    if template is not None and hasattr(template, "pattern"):  # models.with_template: record the fixed letters
+        return sketch.with_metadata(report=report, template=str(template.pattern))
     return sketch.with_metadata(report=report)
 

@@ -140,12 +140,22 @@ def test_a_click_on_the_map_is_read_as_row_y_and_column_x():
 
 
 # ---------------------------------------------------------------------------------------------- motifs
-def test_motifs_page_lists_motifs_or_says_none(sketch, seqs):
+def test_motifs_page_runs_tf_modisco_and_says_when_there_are_too_few_seqlets(sketch, seqs):
+    import time
+
     at = app_with(sketch, seqs, page="pages/6_Motifs.py")
     assert not at.exception
-    assert _frames(at, "motif", "consensus") or any("No motif found" in m.value for m in at.info)
-    at.slider(key="motif_quantile").set_value(0.7).run()
-    assert not at.exception
+    at.button(key="motif_run").click().run()
+    from studio_ui import motifs_ui
+
+    job = motifs_ui.jobs.get_job(at.session_state[motifs_ui.JOB])
+    t0 = time.time()
+    while not job.finished_ and time.time() - t0 < 300:
+        time.sleep(0.5)
+    at.run()
+    assert not at.exception and job.status == "failed"
+    assert any("seqlets in 200 sequences; it needs more than 100 of one sign" in m.value for m in at.warning)
+
 
 
 # ---------------------------------------------------------------------------------------------- export

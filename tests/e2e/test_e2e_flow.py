@@ -198,9 +198,15 @@ def test_demo_to_export(server, page, tmp_path):
     assert_no_exception(page, "Interactions page after the click")
     shot(page, "flow_9_interactions_clicked")
 
-    # --- Motifs across the uploaded sequences
+    # --- Motifs across the uploaded sequences: TF-MoDISco + TOMTOM in the background; the demo guides are
+    # random sequences, so TF-MoDISco says how many seqlets it found (too few) or lists motifs with JASPAR matches
     go(page, "Motifs")
     assert_no_exception(page, "Motifs page")
+    page.locator(key_css("motif_run")).get_by_role("button").click()
+    main_area = page.locator('[data-testid="stMain"]')
+    expect(main_area.get_by_text(re.compile(r"seqlets in 1,000 sequences|best JASPAR match"))).to_be_visible(
+        timeout=240_000)
+    assert_no_exception(page, "Motifs page after TF-MoDISco")
     shot(page, "flow_10a_motifs")
 
     # --- Export: SVG, PNG, CSV
