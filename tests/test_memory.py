@@ -65,6 +65,8 @@ EXPLAIN = RSS + textwrap.dedent("""
     import sys
     import numpy, pandas, pyarrow
     from shapzero_core.cli import main
+    import shapzero_core.cli.explain as explain
+    explain._CHUNK_CELLS = 50_000  # 2,500 sequences per chunk here: both runs below are many chunks long
     base = start_peak()
     rc = main(["explain", "--sketch", sys.argv[1], "--sequences", sys.argv[2], "--out", sys.argv[3]])
     print(rc, peak() - base)
