@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: app test setup system-deps lint bench demo-models
+.PHONY: app app-deps test setup system-deps lint bench demo-models
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(BIN)/python:
 setup: $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[dev,dask]"
 
+# Only what the app needs (the project and its own dependencies: no test tools, no Dask)
+app-deps: $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+
 # Debian's Chromium for the browser tests and figure export (never a downloaded browser)
 system-deps:
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: present"; else \
@@ -21,7 +25,7 @@ system-deps:
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core; fi
 
 # Set up and start the app; the home page has a "Try the demo" button
-app: setup
+app: app-deps
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 # Set up and run the whole test suite (unit, sketch, models, app, browser)

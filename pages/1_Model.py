@@ -57,7 +57,8 @@ try:
         hosts = models_ui.allowed_hosts()
         servers = models_ui.configured_servers()
         st.caption("An Open Inference Protocol v2 endpoint (KServe, Triton, MLServer…). Allowed hosts: "
-                   + ", ".join(f"`{h}`" for h in hosts) + f" (set `{models_ui.ALLOWED_HOSTS_ENV}` to change).")
+                   + ", ".join(f"`{h}`" for h in hosts)
+                   + f" (loopback always; add hosts with `{models_ui.ALLOWED_HOSTS_ENV}`).")
         url = (st.selectbox("Server", servers, key="model_server_pick") if servers else
                st.text_input("Endpoint URL", placeholder="http://127.0.0.1:8000/v2/models/guide", key="model_server_url"))
         s1, s2, s3 = st.columns(3)

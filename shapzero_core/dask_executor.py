@@ -168,6 +168,12 @@ class ModelRef:
         """Predict: ``X`` int8 (N, n) -> float64 (N,)."""
         return self.load()(X)
 
+    def confirm_in_step(self) -> None:
+        """The rebuilt model's ``confirm_in_step()`` (external programs check their answers were in step)."""
+        fn = getattr(self.load(), "confirm_in_step", None)
+        if callable(fn):
+            fn()
+
     @property
     def n(self) -> int | None:
         """Sequence length of the rebuilt model."""

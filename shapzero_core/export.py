@@ -37,6 +37,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ __all__ = [
     "EXPORT_FORMAT_VERSION",
     "ExportConfig",
     "ExportResult",
+    "TableWriter",
+    "csv_safe",
     "export_all",
     "interaction_table",
     "modisco_arrays",
@@ -197,7 +200,12 @@ def interaction_table(
 
 def wide_table(expl: Explanation) -> pd.DataFrame:
     """One row per sequence: ``seq_id, sequence, prediction, shap_1 .. shap_n``, ``stderr_1 .. stderr_n``
-    (when the explanation has them) and the extra columns."""
+    (when the explanation has them) and the extra columns.
+
+    An input column whose name the table already uses (e.g. a measured ``prediction``, or ``shap_3``) is kept
+    under a new name (``prediction_input``, ``shap_3_input``, ...); ``frame.attrs["renamed_columns"]`` maps the
+    original names to the new ones and ``frame.attrs["notes"]`` says so in words.
+    """
     df = pd.DataFrame({"seq_id": expl.ids, "sequence": expl.sequences, "prediction": expl.predictions})
     shap = pd.DataFrame(expl.shap, columns=[f"shap_{i}" for i in range(1, expl.n + 1)])
     parts = [df, shap]
@@ -205,8 +213,19 @@ def wide_table(expl: Explanation) -> pd.DataFrame:
         parts.append(pd.DataFrame(expl.stderr, columns=[f"stderr_{i}" for i in range(1, expl.n + 1)]))
     extra = expl.extra.reset_index(drop=True)
     taken = {c for p in parts for c in p.columns}
-    extra = extra[[c for c in extra.columns if c not in taken]]
-    return pd.concat([*parts, extra], axis=1)
+    renamed: dict[str, str] = {}
+    for c in extra.columns:
+        if c in taken:
+            new, k = f"{c}_input", 2
+            while new in taken or new in extra.columns:
+                new, k = f"{c}_input_{k}", k + 1
+            renamed[str(c)] = new
+            taken.add(new)
+    out = pd.concat([*parts, extra.rename(columns=renamed)], axis=1)
+    out.attrs["renamed_columns"] = renamed
+    out.attrs["notes"] = [f"input column {old!r} is {new!r} in this table (the name is taken by the explanation)"
+                          for old, new in renamed.items()]
+    return out
 
 
 def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
@@ -217,8 +236,43 @@ def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^[+-]?(?:inf|nan)$", re.IGNORECASE)
+
+
+def _defuse(v: Any) -> Any:
+    if isinstance(v, str) and v.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(v):
+        return "'" + v
+    return v
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell (and column name) that a spreadsheet would run as a formula defused.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (e.g. an id ``=HYPERLINK(...)``)
+    gets a leading ``'``, which spreadsheets show as text (OWASP's advice for CSV injection); plain numbers such
+    as ``-0.5`` are left alone, and so is every numeric column. Parquet files keep the values as they are.
+    """
+    out = df.copy(deep=False)
+    out.columns = [_defuse(c) for c in out.columns]
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            try:
+                fix = {v: _defuse(v) for v in pd.unique(col) if _defuse(v) is not v}  # few distinct values
+            except TypeError:  # unhashable cells: check every one
+                out.isetitem(i, col.map(_defuse))
+                continue
+            if fix:
+                out.isetitem(i, col.map(lambda v, fix=fix: fix.get(v, v) if isinstance(v, str) else v))
+    return out
+
+
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str], formats: Iterable[str] = TABLE_FORMATS) -> list[Path]:
-    """Write ``df`` as ``<path>.csv`` and/or ``<path>.parquet`` (tuples of positions become ``"3,7"``)."""
+    """Write ``df`` as ``<path>.csv`` and/or ``<path>.parquet`` (tuples of positions become ``"3,7"``).
+
+    CSV cells that a spreadsheet would run as formulas are defused with a leading ``'`` (:func:`csv_safe`).
+    """
     stem = Path(path)
     stem = stem.with_suffix("") if stem.suffix in (".csv", ".parquet") else stem
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -227,13 +281,87 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], formats: Iterabl
     for fmt in formats:
         p = stem.with_name(stem.name + "." + fmt)
         if fmt == "csv":
-            safe.to_csv(p, index=False)
+            csv_safe(safe).to_csv(p, index=False)
         elif fmt == "parquet":
             safe.to_parquet(p, index=False)
         else:
             raise ValueError(f"unknown table format {fmt!r}; choose csv or parquet")
         out.append(p)
     return out
+
+
+class TableWriter:
+    """Write one table in pieces (same columns each time) to ``<path>.csv`` and/or ``<path>.parquet``.
+
+    What :func:`write_table` writes, without ever holding the whole table: CSV pieces are appended (one
+    header), Parquet pieces become row groups of one file. Use as a context manager or call :meth:`close`.
+
+    Parameters
+    ----------
+    path : path
+        File name without (or with) the ``.csv`` / ``.parquet`` suffix.
+    formats : iterable of str
+        ``"csv"`` and/or ``"parquet"``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], formats: Iterable[str] = TABLE_FORMATS) -> None:
+        stem = Path(path)
+        stem = stem.with_suffix("") if stem.suffix in (".csv", ".parquet") else stem
+        self.formats = tuple(formats)
+        bad = [f for f in self.formats if f not in TABLE_FORMATS]
+        if bad:
+            raise ValueError(f"unknown table format {bad[0]!r}; choose csv or parquet")
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        self.paths = [stem.with_name(stem.name + "." + f) for f in self.formats]
+        self._csv: Any = None
+        self._parquet: Any = None
+        self._empty: pd.DataFrame | None = None
+        self.rows = 0
+
+    def write(self, df: pd.DataFrame) -> None:
+        """Append the rows of ``df`` (an empty piece only fixes the columns if nothing else comes)."""
+        if len(df) == 0:
+            if self._empty is None:
+                self._empty = df
+            return
+        safe = _parquet_safe(df)
+        for fmt, p in zip(self.formats, self.paths, strict=True):
+            if fmt == "csv":
+                first = self._csv is None
+                if first:
+                    self._csv = p.open("w", encoding="utf-8", newline="")
+                csv_safe(safe).to_csv(self._csv, index=False, header=first)
+            else:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                table = pa.Table.from_pandas(safe, preserve_index=False)
+                if self._parquet is None:
+                    self._parquet = pq.ParquetWriter(p, table.schema)
+                elif table.schema != self._parquet.schema:
+                    try:
+                        table = table.cast(self._parquet.schema)
+                    except (pa.ArrowInvalid, ValueError) as e:
+                        raise ValueError(f"{p}: a piece of the table has other column types than the first ({e})") from e
+                self._parquet.write_table(table)
+        self.rows += len(df)
+
+    def close(self) -> list[Path]:
+        """Finish the files; returns their paths."""
+        if self._csv is None and self._parquet is None and self._empty is not None:
+            write_table(self._empty, self.paths[0].with_suffix(""), self.formats)
+        if self._csv is not None:
+            self._csv.close()
+        if self._parquet is not None:
+            self._parquet.close()
+        self._csv = self._parquet = None
+        return list(self.paths)
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -426,7 +554,8 @@ def export_all(
 
     step("tables")
     files["shap_long"] = timed("shap_long", lambda: write_table(shap_table(expl), out / "shap_long", tf))
-    files["shap_wide"] = timed("shap_wide", lambda: write_table(wide_table(expl), out / "shap_wide", tf))
+    wide = wide_table(expl)
+    files["shap_wide"] = timed("shap_wide", lambda: write_table(wide, out / "shap_wide", tf))
     files["interactions"] = timed(
         "interactions",
         lambda: write_table(
@@ -547,6 +676,7 @@ def export_all(
             "motifs": len(motif_search.motifs) if motif_search is not None else None,
             "spaced_repeat_patterns": int(reps["is_repeat"].sum()) if len(reps) else 0,
         },
+        "notes": list(wide.attrs.get("notes", [])),
         "motifs": None if motif_search is None and not motif_notes else {
             "database": motif_search.database if motif_search is not None else None,
             "settings": motif_search.settings if motif_search is not None else None,

@@ -18,9 +18,11 @@ from __future__ import annotations
 import functools
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +31,18 @@ from typing import Any
 import numpy as np
 
 from .alphabet import DNA, Alphabet, check_codes
+from .limits import available_memory
+from .limits import format_bytes as _mb
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "FourierSketch", "SketchFileError", "term_values"]
 
 FORMAT_NAME = "shapzero-sketch"
 FORMAT_VERSION = 1
 _CHUNK_ELEMS = 1_000_000  # N_chunk * K elements per work array (8 MB float64: stays near cache)
+MAX_HEADER_BYTES = 4 * 1024 * 1024
+"""Largest JSON header a sketch file may hold (real headers are a few kB, with the report's held-out points)."""
+_CONTENT_FLOOR = 256 * 1024 * 1024  # content a sketch may always unpack to, whatever its compression ratio
+_CONTENT_RATIO = 64  # beyond the floor, at most this many times the compressed size
 
 
 class SketchFileError(ValueError):
@@ -330,7 +338,8 @@ class FourierSketch:
         return p
 
     @classmethod
-    def load(cls, source: str | os.PathLike[str] | bytes, name: str | None = None) -> FourierSketch:
+    def load(cls, source: str | os.PathLike[str] | bytes, name: str | None = None,
+             max_bytes: int | None = None) -> FourierSketch:
         """Read a sketch written by :meth:`save` / :meth:`to_bytes`.
 
         Parameters
@@ -339,48 +348,50 @@ class FourierSketch:
             File path, or the file content.
         name : str, optional
             Name used in error messages for bytes input (e.g. the uploaded file name).
+        max_bytes : int, optional
+            Most bytes the arrays may unpack to (see :func:`read_npz`; default: 256 MB, or 64 times the
+            file size if larger).
 
         Raises
         ------
         SketchFileError
-            If the file is missing, not an ``.npz``, truncated, of another format or version, or
-            inconsistent. The message names the file.
+            If the file is missing, not an ``.npz``, truncated, of another format or version, inconsistent,
+            or would unpack to far more than it holds (a zip bomb). The message names the file.
         """
         if isinstance(source, bytes | bytearray | memoryview):
             label = name or "<uploaded bytes>"
-            fobj: Any = io.BytesIO(bytes(source))
         else:
             label = str(source)
             if not Path(source).is_file():
-                raise SketchFileError(f"{label}: no such file")
-            fobj = str(source)
+                raise SketchFileError(f"{label}: no such file" if not Path(source).is_dir() else
+                                      f"{label}: is a folder, expected a sketch file (.npz)")
+        z = read_npz(source, label, max_bytes=max_bytes)
+        missing = {"locations", "coefficients", "header"} - set(z)
+        if missing:
+            raise SketchFileError(f"{label}: not a SHAP zero sketch (missing {', '.join(sorted(missing))})")
+        raw = z["header"]
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise SketchFileError(f"{label}: corrupt header (an array of {raw.dtype} {raw.shape}, expected bytes)")
         try:
-            with np.load(fobj, allow_pickle=False) as z:
-                keys = set(z.files)
-                missing = {"locations", "coefficients", "header"} - keys
-                if missing:
-                    raise SketchFileError(
-                        f"{label}: not a SHAP zero sketch (missing {', '.join(sorted(missing))})"
-                    )
-                header = json.loads(bytes(z["header"].astype(np.uint8)).decode("utf-8"))
-                locations = z["locations"]
-                coefficients = z["coefficients"]
-        except SketchFileError:
-            raise
-        except (zipfile.BadZipFile, EOFError, OSError) as e:
-            raise SketchFileError(f"{label}: not a readable .npz file ({e})") from e
+            header = json.loads(raw.tobytes().decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise SketchFileError(f"{label}: corrupt header ({e})") from e
-        except ValueError as e:
-            raise SketchFileError(f"{label}: unreadable content ({e})") from e
-        except Exception as e:  # zlib errors, CRC errors of a truncated member, ...
-            raise SketchFileError(f"{label}: corrupt file ({type(e).__name__}: {e})") from e
-        if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        locations = z["locations"]
+        coefficients = z["coefficients"]
+        if not isinstance(header, dict):
+            raise SketchFileError(f"{label}: not a SHAP zero sketch (its header is a JSON {type(header).__name__}, "
+                                  "not an object)")
+        if header.get("format") != FORMAT_NAME:
             raise SketchFileError(f"{label}: not a SHAP zero sketch (format {header.get('format')!r})")
         ver = header.get("format_version")
-        if not isinstance(ver, int) or ver > FORMAT_VERSION:
+        if isinstance(ver, bool) or not isinstance(ver, int):
+            raise SketchFileError(f"{label}: damaged header: format_version is {ver!r}, not a whole number")
+        if ver < 1:
+            raise SketchFileError(f"{label}: damaged header: format_version {ver} is not a version (they start at 1)")
+        if ver > FORMAT_VERSION:
             raise SketchFileError(
-                f"{label}: format version {ver!r} is newer than this program supports ({FORMAT_VERSION})"
+                f"{label}: format version {ver} is newer than this program supports ({FORMAT_VERSION}); "
+                "update shapzero-studio to read it"
             )
         if locations.dtype.kind not in "iu" or coefficients.dtype.kind not in "cf":
             raise SketchFileError(
@@ -397,10 +408,128 @@ class FourierSketch:
         return sk
 
 
+def _sniff(head: bytes) -> str:
+    """What a file that is not a zip archive looks like, from its first bytes."""
+    if head.startswith(b"\x93NUMPY"):
+        return "it is a single NumPy array (.npy), not a sketch archive"
+    if not head:
+        return "the file is empty"
+    text = head[:200]
+    if b"\x00" not in text:
+        try:
+            first = text.decode("utf-8").splitlines()[0] if text.strip() else ""
+        except UnicodeDecodeError:
+            first = None
+        if first is not None:
+            return f"it is a text file (first line {first[:60]!r}), not a sketch"
+    return "it is not a zip archive"
+
+
+def read_npz(source: str | os.PathLike[str] | bytes, label: str, max_bytes: int | None = None,
+             max_header_bytes: int = MAX_HEADER_BYTES) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file, each checked before anything is unpacked.
+
+    The zip directory states every member's unpacked size (and unpacking never goes past it); each member's
+    ``.npy`` header states its dtype and shape. Both are checked first: a member named ``header`` larger than
+    ``max_header_bytes``, arrays unpacking to more than ``max_bytes`` in total (default: 256 MB, or 64 times
+    the file size if that is more, and at most half the available memory), an ``.npy`` header asking for more
+    than its member holds, or an object (pickle) array are refused before allocating.
+
+    Parameters
+    ----------
+    source : path or bytes
+    label : str
+        Names the file in messages.
+    max_bytes, max_header_bytes : int, optional
+
+    Returns
+    -------
+    dict
+        Member name (without ``.npy``) -> array.
+
+    Raises
+    ------
+    SketchFileError
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        size, head, fobj = len(data), data[:256], io.BytesIO(data)
+    else:
+        try:
+            size = os.path.getsize(source)
+            with open(source, "rb") as f:
+                head = f.read(256)
+        except OSError as e:
+            raise SketchFileError(f"{label}: cannot read it ({e.strerror or e})") from e
+        fobj = source
+    try:
+        zf = zipfile.ZipFile(fobj)
+    except zipfile.BadZipFile:
+        raise SketchFileError(f"{label}: not a readable .npz file: {_sniff(head)}") from None
+    except (OSError, EOFError, ValueError) as e:
+        raise SketchFileError(f"{label}: not a readable .npz file ({e})") from e
+    with zf:
+        infos = zf.infolist()
+        declared = sum(i.file_size for i in infos)
+        limit = max_bytes if max_bytes is not None else max(_CONTENT_FLOOR, _CONTENT_RATIO * size)
+        limit = min(limit, available_memory() // 2)
+        if declared > limit:
+            raise SketchFileError(
+                f"{label}: its arrays would unpack to {_mb(declared)} from a file of {_mb(size)}, more than the "
+                f"{_mb(limit)} allowed (a damaged file or a zip bomb); if it is a genuine sketch that large, "
+                "pass max_bytes to FourierSketch.load")
+        out: dict[str, np.ndarray] = {}
+        for info in infos:
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            if key in out:
+                raise SketchFileError(f"{label}: holds two arrays named {key!r} (not written by this program)")
+            if key == "header" and info.file_size > max_header_bytes:
+                raise SketchFileError(f"{label}: its header would unpack to {_mb(info.file_size)}, more than the "
+                                      f"{_mb(max_header_bytes)} a sketch header can be (a damaged file or a zip bomb)")
+            try:
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                    else:
+                        raise ValueError(f".npy version {version} is not supported")
+                if dtype.hasobject:
+                    raise SketchFileError(f"{label}: array {key!r} holds Python objects (pickled data), which a "
+                                          "sketch never contains; it is not a sketch written by this program")
+                need = math.prod(shape) * dtype.itemsize
+                if need > info.file_size:
+                    raise SketchFileError(f"{label}: array {key!r} claims {shape} {dtype} ({_mb(need)}) but holds "
+                                          f"{_mb(info.file_size)}: the file is corrupt")
+                with zf.open(info) as f:
+                    out[key] = np.lib.format.read_array(f, allow_pickle=False)
+            except SketchFileError:
+                raise
+            except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as e:
+                raise SketchFileError(f"{label}: array {key!r} is corrupt or truncated ({e})") from e
+            except Exception as e:  # anything else the decoders raise on damaged bytes
+                raise SketchFileError(f"{label}: corrupt file ({type(e).__name__}: {e})") from e
+    return out
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` would, for every thread); 0o022 if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write bytes to a temporary file in the same folder, then rename over ``path``."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # the permissions of an ordinary new file, not mkstemp's 0600
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -80,7 +80,7 @@ from .fourier import FourierSketch
 from .progress import CancelToken, ProgressCallback, null_progress
 from .shapley import shap_values
 from .sketch.plan import QueryChunk
-from .sketch.run import evaluate_chunk, run_chunks, task_window
+from .sketch.run import evaluate_chunk, run_chunks, runs_in_process, task_window
 
 __all__ = [
     "APPROXIMATE_MAX",
@@ -294,8 +294,12 @@ def _evaluate(model: Any, rows: np.ndarray, owner: np.ndarray, q: int, X: np.nda
             where = _describe(X, s, letters)
         return ModelError(f"refining {where}: {e}")
 
+    confirm = getattr(model, "confirm_in_step", None)  # an external program: its answers must be in step
+    local = runs_in_process(executor)
     run_chunks(model, chunks, executor, task_window(executor), on_result, cancel, locate=locate,
-               what="refining")
+               what="refining", confirm_each=callable(confirm) and not local)
+    if callable(confirm) and local:
+        confirm()
     return out
 
 

@@ -43,20 +43,27 @@ Policies
 
 from __future__ import annotations
 
-import gzip
-import io
 import os
-import re
-import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .alphabet import DNA, Alphabet, check_codes, get_alphabet
+from .seqfiles import (
+    Chunk,
+    ParseState,
+    SequenceFileError,
+    Source,
+    fasta_chunks,
+    guess_format,
+    table_chunks,
+    table_line,
+    txt_chunks,
+)
+from .strings import DecodedSequences, Strings, StringsBuilder
 from .template import Template, parse_template
 
 __all__ = [
@@ -86,27 +93,6 @@ _EXTENSIONS = {
     ".txt": "txt",
     ".seq": "txt",
 }
-_SEQ_NAMES = (
-    "sequence",
-    "seq",
-    "sequences",
-    "guide",
-    "guideseq",
-    "guidesequence",
-    "spacer",
-    "spacersequence",
-    "grna",
-    "sgrna",
-    "crrna",
-    "protospacer",
-    "target",
-    "targetsequence",
-    "dna",
-    "rna",
-    "protein",
-    "peptide",
-)
-_ID_NAMES = ("id", "seqid", "sequenceid", "name", "seqname", "identifier", "guideid", "guidename", "label_id")
 _IUPAC = {
     "N": "any base",
     "R": "A/G",
@@ -123,20 +109,18 @@ _IUPAC = {
 _REJECT_COLUMNS = ["row", "line", "id", "sequence", "reason"]
 
 
-class SequenceFileError(ValueError):
-    """A sequence file that cannot be read at all; the message names the file and the problem."""
-
-
 @dataclass(frozen=True)
 class SequenceSet:
     """Sequences of one length, encoded, with their ids and whatever else the file carried.
 
     Attributes
     ----------
-    ids : list of str
-        Unique sequence ids, in file order (length ``N``).
-    sequences : list of str
-        Normalised sequences (upper case, U/T converted), each of length ``n``.
+    ids : sequence of str
+        Unique sequence ids, in file order (length ``N``): a list, or (from :func:`read_sequences`) a compact
+        read-only :class:`~shapzero_core.strings.Strings` that behaves like one.
+    sequences : sequence of str
+        Normalised sequences (upper case, U/T converted), each of length ``n``: a list, or a
+        :class:`~shapzero_core.strings.DecodedSequences` view that decodes the rows of ``X`` when read.
     X : numpy.ndarray
         ``int8 (N, n)`` letter codes (read-only).
     alphabet : Alphabet
@@ -158,8 +142,8 @@ class SequenceSet:
         The file name (or a label for in-memory data).
     """
 
-    ids: list[str]
-    sequences: list[str]
+    ids: Sequence[str]
+    sequences: Sequence[str]
     X: np.ndarray
     alphabet: Alphabet = DNA
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -179,16 +163,19 @@ class SequenceSet:
             raise ValueError(
                 f"ids ({len(self.ids)}), sequences ({len(self.sequences)}) and X ({X.shape[0]} rows) differ"
             )
-        if len(set(self.ids)) != len(self.ids):
+        if _has_duplicates(self.ids):
             raise ValueError("sequence ids must be unique")
         if len(self.extra) != len(self.ids):
             if len(self.extra.columns) == 0:
                 object.__setattr__(self, "extra", pd.DataFrame(index=pd.RangeIndex(len(self.ids))))
             else:
                 raise ValueError(f"extra has {len(self.extra)} rows, expected {len(self.ids)}")
-        X = np.array(X, dtype=np.int8, copy=True)
-        X.setflags(write=False)
+        if X.flags.writeable or not X.flags.c_contiguous or X.dtype != np.int8:  # a read-only array is kept as is
+            X = np.array(X, dtype=np.int8, copy=True)
+            X.setflags(write=False)
         object.__setattr__(self, "X", X)
+        if isinstance(self.sequences, DecodedSequences) and self.sequences.X is not X:
+            object.__setattr__(self, "sequences", DecodedSequences(X, self.alphabet))
         if X.shape[0] and self.n != X.shape[1]:
             object.__setattr__(self, "n", int(X.shape[1]))
 
@@ -211,10 +198,10 @@ class SequenceSet:
         """Wrap an ``int (N, n)`` code array (ids default to ``seq_1..seq_N``)."""
         X = check_codes(X, alphabet.q, name="X")
         N = X.shape[0]
-        id_list = [f"seq_{i + 1}" for i in range(N)] if ids is None else [str(i) for i in ids]
+        id_list = Strings(f"seq_{i + 1}" for i in range(N)) if ids is None else [str(i) for i in ids]
         return cls(
             ids=id_list,
-            sequences=alphabet.decode(X) if N else [],
+            sequences=DecodedSequences(X, alphabet),
             X=X,
             alphabet=alphabet,
             extra=pd.DataFrame(index=pd.RangeIndex(N)) if extra is None else extra.reset_index(drop=True),
@@ -231,10 +218,13 @@ class SequenceSet:
         idx = idx.astype(np.intp).ravel()
         if idx.size and (idx.min() < -self.N or idx.max() >= self.N):
             raise ValueError(f"row indices must lie in [0, {self.N})")
+        X = self.X[idx]
+        X.setflags(write=False)
         return SequenceSet(
-            ids=[self.ids[i] for i in idx],
-            sequences=[self.sequences[i] for i in idx],
-            X=self.X[idx],
+            ids=self.ids[idx] if isinstance(self.ids, Strings) else [self.ids[i] for i in idx],
+            sequences=(DecodedSequences(X, self.alphabet) if isinstance(self.sequences, DecodedSequences)
+                       else [self.sequences[i] for i in idx]),
+            X=X,
             alphabet=self.alphabet,
             extra=self.extra.iloc[idx].reset_index(drop=True),
             rejected=self.rejected,
@@ -270,263 +260,74 @@ def _label(source: str | os.PathLike[str] | bytes, name: str | None) -> str:
     return str(source)
 
 
-def _read_raw(source: str | os.PathLike[str] | bytes, label: str, max_bytes: int) -> bytes:
-    if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-    else:
-        p = Path(source)
-        if not p.exists():
-            raise FileNotFoundError(f"{label}: no such file")
-        if p.is_dir():
-            raise SequenceFileError(f"{label}: is a directory, expected a sequence file")
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise SequenceFileError(
-                f"{label}: file is {size:,} bytes, larger than the limit of {max_bytes:,} bytes "
-                "(raise max_bytes to read it)"
-            )
-        data = p.read_bytes()
-    if len(data) > max_bytes:
-        raise SequenceFileError(
-            f"{label}: data is {len(data):,} bytes, larger than the limit of {max_bytes:,} bytes "
-            "(raise max_bytes to read it)"
-        )
-    if data[:2] == b"\x1f\x8b":
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-                out = gz.read(max_bytes + 1)
-        except (OSError, EOFError, zlib.error) as e:
-            raise SequenceFileError(f"{label}: corrupt or truncated gzip data ({e})") from e
-        if len(out) > max_bytes:
-            raise SequenceFileError(
-                f"{label}: decompressed data is larger than the limit of {max_bytes:,} bytes "
-                "(raise max_bytes to read it)"
-            )
-        data = out
-    return data
+def _hashes(ids: Sequence[str]) -> np.ndarray:
+    return np.fromiter((hash(i) for i in ids), dtype=np.int64, count=len(ids))
 
 
-_BINARY_MAGIC = {
-    b"PK\x03\x04": "a zip archive (an Excel .xlsx or a .npz?): export the sheet as CSV",
-    b"\x93NUMPY": "a NumPy .npy array",
-    b"%PDF": "a PDF document",
-    b"\x89PNG": "a PNG image",
-    b"\x08\x01\x12": "an ONNX model",
-    b"\xd0\xcf\x11\xe0": "an old Excel/Office document: export the sheet as CSV",
-}
+def _has_duplicates(ids: Sequence[str]) -> bool:
+    """Whether two ids are equal (hashes first: no set of a million strings)."""
+    if not isinstance(ids, Strings):
+        return len(set(ids)) != len(ids)
+    if ids.unique:
+        return False
+    h = np.sort(_hashes(ids))
+    if not (h[1:] == h[:-1]).any():
+        return False
+    return len(set(ids)) != len(ids)  # a hash collision or a real duplicate: check exactly
 
 
-def _decode_text(data: bytes, label: str) -> str:
-    if not data.strip():
-        raise SequenceFileError(f"{label}: the file is empty")
-    for magic, what in _BINARY_MAGIC.items():
-        if data.startswith(magic):
-            raise SequenceFileError(f"{label}: this is {what}, not a FASTA/CSV/TSV/text sequence file")
-    head = data[:65536]
-    nul = head.find(b"\x00")
-    if nul >= 0:
-        raise SequenceFileError(
-            f"{label}: looks like a binary file (NUL byte at offset {nul}); expected FASTA, CSV, TSV or text"
-        )
-    ctrl = sum(head.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
-    if ctrl > max(8, len(head) // 100):
-        raise SequenceFileError(
-            f"{label}: looks like a binary file ({ctrl} control bytes in the first {len(head)}); "
-            "expected FASTA, CSV, TSV or text"
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")  # ids with accents from old spreadsheets; letters get checked anyway
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _guess_format(text: str, label: str) -> str:
-    low = label.lower()
-    if low.endswith(".gz"):
-        low = low[:-3]
-    ext = os.path.splitext(low)[1]
-    if ext in _EXTENSIONS:
-        return _EXTENSIONS[ext]
-    first = ""
-    for line in text.split("\n", 200)[:200]:
-        s = line.strip()
-        if s and not s.startswith("#") and not s.startswith(";"):
-            first = s
-            break
-    if first.startswith(">"):
-        return "fasta"
-    if "\t" in first:
-        return "tsv"
-    if "," in first:
-        return "csv"
-    return "txt"
-
-
-def _norm_name(s: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(s).lower())
-
-
-# ---------------------------------------------------------------------------------------------- parsers
-# Each parser returns (records, extra_columns, notes) where records are (line, id or None, raw sequence).
-_Record = tuple[int, str | None, str]
-
-
-def _parse_fasta(text: str) -> tuple[list[_Record], dict[str, list[object]], list[str], list[_Record]]:
-    records: list[_Record] = []
-    desc: list[object] = []
-    orphans: list[_Record] = []
-    cur_id: str | None = None
-    cur_line = 0
-    chunks: list[str] = []
-    stray_line = 0
-    stray: list[str] = []
-    for ln, line in enumerate(text.split("\n"), start=1):
-        if line.startswith(">"):
-            if cur_id is not None:
-                records.append((cur_line, cur_id, "".join(chunks)))
-            head = line[1:].strip()
-            parts = head.split(None, 1)
-            cur_id = parts[0] if parts else ""
-            desc.append(parts[1] if len(parts) > 1 else "")
-            cur_line = ln
-            chunks = []
-        elif line.startswith(";") or (cur_id is None and line.startswith("#")):
-            continue
-        elif cur_id is None:
-            if line.strip():
-                stray_line = stray_line or ln
-                stray.append(line.strip())
+def _unique_ids(ids: Strings) -> tuple[Strings, int]:
+    """Make ids unique: the first occurrence keeps its id, later ones get ``_2``, ``_3``... (skipping names that
+    exist). Returns the new ids and how many were renamed."""
+    N = len(ids)
+    if N < 2:
+        ids.unique = True
+        return ids, 0
+    h = _hashes(ids)
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    del h
+    same = np.flatnonzero(hs[1:] == hs[:-1])
+    if same.size == 0:
+        ids.unique = True
+        return ids, 0
+    cand = np.unique(np.concatenate([order[same], order[same + 1]]))  # rows whose hash is shared
+    first: dict[str, int] = {}
+    later: list[int] = []
+    for r in cand.tolist():  # in file order
+        v = ids[r]
+        if v in first:
+            later.append(r)
         else:
-            chunks.append("".join(line.split()))
-    if cur_id is not None:
-        records.append((cur_line, cur_id, "".join(chunks)))
-    if stray:
-        orphans.append((stray_line, None, "".join(stray)))
-    return records, {"description": desc}, [], orphans
+            first[v] = r
+    if not later:
+        ids.unique = True
+        return ids, 0
 
+    def exists(name: str, made: set[str]) -> bool:
+        if name in made:
+            return True
+        k = hash(name)
+        lo, hi = np.searchsorted(hs, k, "left"), np.searchsorted(hs, k, "right")
+        return any(ids[int(order[j])] == name for j in range(lo, hi))
 
-def _parse_txt(text: str) -> tuple[list[_Record], dict[str, list[object]], list[str], list[_Record]]:
-    records: list[_Record] = []
-    notes: list[str] = []
-    for ln, line in enumerate(text.split("\n"), start=1):
-        s = line.strip()
-        if not s or s.startswith("#"):
-            continue
-        if not records and not notes and _norm_name(s) in _SEQ_NAMES:
-            notes.append(f"line {ln} ({s!r}) read as a column header and skipped")
-            continue
-        records.append((ln, None, s))
-    return records, {}, notes, []
-
-
-def _looks_like_seq_fraction(values: pd.Series, alphabet: Alphabet) -> float:
-    sample = values.astype(str).head(200)
-    if sample.empty:
-        return 0.0
-    ok = 0
-    letters = set(alphabet.letters)
-    for v in sample:
-        s = alphabet.normalize(v)
-        if len(s) >= 4 and set(s) <= letters:
-            ok += 1
-    return ok / len(sample)
-
-
-def _parse_table(
-    text: str,
-    sep: str,
-    alphabet: Alphabet,
-    seq_column: str | None,
-    id_column: str | None,
-    label: str,
-) -> tuple[list[_Record], dict[str, list[object]], list[str], list[_Record]]:
-    lines = text.split("\n")
-    kept_lines: list[int] = []
-    body: list[str] = []
-    for ln, line in enumerate(lines, start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        kept_lines.append(ln)
-        body.append(line)
-    if not body:
-        raise SequenceFileError(f"{label}: no rows found (only blank or # comment lines)")
-    notes: list[str] = []
-    joined = "\n".join(body)
-
-    def read(header: int | None) -> pd.DataFrame:
-        try:
-            return pd.read_csv(
-                io.StringIO(joined),
-                sep=sep,
-                dtype=str,
-                keep_default_na=False,
-                header=header,
-                skip_blank_lines=False,
-                skipinitialspace=True,
-            )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
-            msg = " ".join(str(e).split())
-            raise SequenceFileError(f"{label}: cannot read as {'TSV' if sep == chr(9) else 'CSV'} ({msg})") from e
-
-    df = read(0)
-    cols = [str(c) for c in df.columns]
-    if len(set(cols)) != len(cols):
-        raise SequenceFileError(f"{label}: duplicate column names in the header: {cols}")
-    header_lines = 1
-    normed = {c: _norm_name(c) for c in cols}
-    named_seq = [c for c in cols if normed[c] in _SEQ_NAMES] or [
-        c for c in cols if "seq" in normed[c] and normed[c] not in _ID_NAMES and not normed[c].endswith("id")
-    ]
-    if seq_column is None and not named_seq:
-        # no recognisable header: is the first row itself data?
-        letters = set(alphabet.letters)
-        if any(len(alphabet.normalize(c)) >= 4 and set(alphabet.normalize(c)) <= letters for c in cols):
-            df = read(None)
-            df.columns = [f"column_{i + 1}" for i in range(df.shape[1])]
-            cols = list(df.columns)
-            header_lines = 0
-            notes.append("no header row found: columns named column_1, column_2, ...")
-    if seq_column is not None:
-        if seq_column not in cols:
-            raise SequenceFileError(
-                f"{label}: no column {seq_column!r}; the columns are {', '.join(map(repr, cols))}"
-            )
-        scol = seq_column
-    elif named_seq and header_lines:
-        scol = named_seq[0]
-    else:
-        scores = {c: _looks_like_seq_fraction(df[c], alphabet) for c in cols}
-        best = max(cols, key=lambda c: scores[c])
-        if scores[best] == 0:
-            raise SequenceFileError(
-                f"{label}: cannot tell which column holds the sequences (columns: {', '.join(map(repr, cols))}); "
-                "name it 'sequence' or pass seq_column"
-            )
-        scol = best
-        notes.append(f"sequence column {scol!r} chosen by its content")
-    if id_column is not None:
-        if id_column not in cols:
-            raise SequenceFileError(
-                f"{label}: no id column {id_column!r}; the columns are {', '.join(map(repr, cols))}"
-            )
-        icol: str | None = id_column
-    else:
-        cands = [c for c in cols if c != scol and _norm_name(c) in _ID_NAMES]
-        icol = cands[0] if cands else None
-    # drop rows that are entirely empty (trailing separators, blank spreadsheet rows)
-    empty_row = (df.apply(lambda col: col.str.strip()) == "").all(axis=1).to_numpy()
-    line_of = kept_lines[header_lines:] if len(kept_lines) - header_lines == len(df) else None
-    seqs = df[scol].to_numpy()
-    idv = df[icol].to_numpy() if icol is not None else None
-    records: list[_Record] = []
-    keep_rows = np.flatnonzero(~empty_row)
-    for r in keep_rows:
-        line = line_of[r] if line_of is not None else 0
-        rid = str(idv[r]).strip() if idv is not None else None
-        records.append((line, rid if rid else None, str(seqs[r])))
-    extra = {c: df[c].to_numpy()[keep_rows].tolist() for c in cols if c not in (scol, icol)}
-    return records, extra, notes, []
+    out = ids.tolist()
+    counts: Counter[str] = Counter()
+    made: set[str] = set()
+    for r in later:
+        i = out[r]
+        counts[i] += 1
+        k = counts[i] + 1
+        name = f"{i}_{k}"
+        while exists(name, made):
+            k += 1
+            name = f"{i}_{k}"
+        counts[i] = k - 1
+        made.add(name)
+        out[r] = name
+    result = Strings(out)
+    result.unique = True
+    return result, len(later)
 
 
 # ---------------------------------------------------------------------------------------------- validation
@@ -565,41 +366,213 @@ def _encode_equal_length(seqs: list[str], n: int, alphabet: Alphabet) -> tuple[n
         return np.zeros((M, n), dtype=np.int8), np.ones(M, dtype=bool)
     buf = "".join(seqs).encode("ascii", errors="replace")  # one byte per character; non-ASCII -> '?'
     raw = np.frombuffer(buf, dtype=np.uint8).reshape(M, n)
-    lut = np.full(256, -1, dtype=np.int16)
+    lut = np.full(256, -1, dtype=np.int8)
     for i, ch in enumerate(alphabet.letters):
-        lut[ord(ch)] = i
-    if "?" in alphabet.letters:  # '?' is also the replacement of non-ASCII input: check those rows apart
+        if ord(ch) < 256:
+            lut[ord(ch)] = i
+    if "?" in alphabet.letters or not alphabet.letters.isascii():  # '?' also replaces non-ASCII: check apart
         letters = set(alphabet.letters)
         ok = np.array([s.isascii() and set(s) <= letters for s in seqs], dtype=bool)
-        codes = np.where(ok[:, None], lut[raw], 0)
+        codes = np.where(ok[:, None], lut[raw], 0).astype(np.int8)
     else:
         codes = lut[raw]
         ok = (codes >= 0).all(axis=1)
-    return codes.astype(np.int8), ok
+    return codes, ok
 
 
-def _unique_ids(ids: list[str]) -> tuple[list[str], int]:
-    seen: set[str] = set(ids)
-    counts: Counter[str] = Counter()
-    out: list[str] = []
-    renamed = 0
-    first: set[str] = set()
-    for i in ids:
-        if i not in first:
-            first.add(i)
-            out.append(i)
+# ---------------------------------------------------------------------------------------------- reading
+class _Accumulator:
+    """Accepted and rejected records of one pass over a file, chunk by chunk (length ``n`` fixed)."""
+
+    def __init__(self, n: int, alphabet: Alphabet, state: ParseState, limit_wrong: int | None,
+                 tpl: Template | None = None) -> None:
+        self.n, self.alphabet, self.state, self.limit_wrong, self.tpl = n, alphabet, state, limit_wrong, tpl
+        self.completed = 0  # accepted sequences given at the template's free positions only
+        self.blocks: list[np.ndarray] = []
+        self.ids = StringsBuilder()
+        self.extra: dict[str, list[pd.Series]] = {}  # per column, the accepted rows' values chunk by chunk
+        self.rejected: list[tuple[int, int, str, str, str]] = []
+        self.lengths: Counter[int] = Counter()  # every non-empty normalised length, and where it was first seen
+        self.first_seen: dict[int, int] = {}
+        self.records = 0
+        self.accepted = 0
+        self.wrong = 0
+
+    def count(self, chunk: Chunk) -> None:
+        """Only count the lengths of a chunk's records."""
+        base = self.records
+        self.records += len(chunk.records)
+        lengths = np.fromiter((len(self.alphabet.normalize(r[2])) for r in chunk.records), dtype=np.int64,
+                              count=len(chunk.records))
+        vals, idx, cnt = np.unique(lengths, return_index=True, return_counts=True)
+        for v, i0, c in zip(vals.tolist(), idx.tolist(), cnt.tolist(), strict=True):
+            if v > 0:
+                self.lengths[v] += c
+                self.first_seen.setdefault(v, base + i0)
+
+    def add(self, chunk: Chunk) -> bool:
+        """Process a chunk; False if more records had the wrong length than the limit (the guess of n was off)."""
+        recs = chunk.records
+        base = self.records
+        self.records += len(recs)
+        normed = [self.alphabet.normalize(r[2]) for r in recs]
+        tpl = self.tpl
+        completed = np.zeros(len(recs), dtype=bool)
+        if tpl is not None and tpl.num_free != tpl.n:
+            for i, s in enumerate(normed):
+                if len(s) == tpl.num_free:
+                    normed[i] = _complete(s, tpl)
+                    completed[i] = True
+        lengths = np.fromiter(map(len, normed), dtype=np.int64, count=len(recs))
+        vals, idx, cnt = np.unique(lengths, return_index=True, return_counts=True)
+        for v, i0, c in zip(vals.tolist(), idx.tolist(), cnt.tolist(), strict=True):
+            if v > 0:
+                self.lengths[v] += c
+                self.first_seen.setdefault(v, base + i0)
+        right = np.flatnonzero(lengths == self.n) if self.n > 0 else np.zeros(0, np.intp)
+        codes, ok = _encode_equal_length([normed[i] for i in right], self.n, self.alphabet)
+        acc = right[ok]
+        reasons: dict[int, str] = {}
+        for i in np.flatnonzero(lengths == 0).tolist():
+            reasons[i] = "empty: no sequence letters"
+        wrong = np.flatnonzero((lengths > 0) & (lengths != self.n)).tolist()
+        self.wrong += len(wrong)
+        if self.limit_wrong is not None and self.wrong > max(self.limit_wrong, self.accepted + acc.size):
+            return False
+        for i in wrong:
+            reasons[i] = f"length: {int(lengths[i])} letters, expected {self.n}" + (
+                f" (the template's full length) or {tpl.num_free} (its free positions)" if tpl is not None else "")
+        for j in np.flatnonzero(~ok).tolist():
+            i = int(right[j])
+            reasons[i] = _letter_reason(normed[i], self.alphabet, recs[i][2])
+        if tpl is not None and tpl.num_fixed and right.size:
+            bad = np.zeros(right.size, dtype=bool)
+            bad[ok] = tpl.mismatches(codes[ok]).any(axis=1)
+            for j in np.flatnonzero(bad).tolist():
+                first = int(np.flatnonzero(codes[j, tpl.fixed] != tpl.fixed_codes)[0])
+                reasons[int(right[j])] = f"template: {tpl.mismatch_reason(codes[j], first)}"
+            ok = ok & ~bad
+            acc = right[ok]
+        self.completed += int(completed[acc].sum())
+        for i in sorted(reasons):
+            line, rid, raw = recs[i]
+            self.rejected.append((base + i + 1, line, rid if rid is not None else f"seq_{base + i + 1}", raw,
+                                  reasons[i]))
+        if acc.size:
+            self.blocks.append(codes[ok])
+            self.ids.extend(recs[i][1] or f"seq_{base + i + 1}" for i in acc.tolist())
+            for c in self.state.columns:
+                vals_c = chunk.extra.get(c)
+                if vals_c is not None:  # a pandas Series per chunk: compact (Arrow) strings, not Python objects
+                    col = vals_c if isinstance(vals_c, pd.Series) else pd.Series(vals_c)
+                    self.extra.setdefault(c, []).append(col.iloc[acc].reset_index(drop=True))
+        self.accepted += int(acc.size)
+        return True
+
+    def codes(self) -> np.ndarray:
+        """``int8 (N, n)``, read-only; the blocks are released while they are copied."""
+        X = np.empty((self.accepted, self.n), dtype=np.int8)  # pages are only touched as they are filled
+        at = 0
+        while self.blocks:
+            b = self.blocks.pop(0)
+            X[at : at + b.shape[0]] = b
+            at += b.shape[0]
+        X.setflags(write=False)
+        return X
+
+
+def _mode_length(acc: _Accumulator) -> int:
+    if not acc.lengths:
+        return 0
+    return max(acc.lengths, key=lambda v: (acc.lengths[v], -acc.first_seen[v]))
+
+
+def _parse(src: Source, fmt: str, encoding: str, alphabet: Alphabet, seq_column: str | None,
+           id_column: str | None, label: str, state: ParseState) -> Iterator[Chunk]:
+    if fmt == "fasta":
+        return fasta_chunks(src.lines(encoding), state)
+    if fmt in ("csv", "tsv"):
+        return table_chunks(lambda: src.lines(encoding), "," if fmt == "csv" else "\t", alphabet, seq_column,
+                            id_column, label, state)
+    return txt_chunks(src.lines(encoding), state)
+
+
+def _read_pass(src: Source, fmt: str, encoding: str, alphabet: Alphabet, n: int | None, seq_column: str | None,
+               id_column: str | None, label: str, tpl: Template | None = None) -> tuple[_Accumulator, ParseState] | None:
+    """One pass over the file with length ``n``; with ``n=None`` the first record's length is tried and None is
+    returned as soon as more records have another length than it (the caller then reads again with the mode)."""
+    state = ParseState()
+    acc: _Accumulator | None = None
+    for chunk in _parse(src, fmt, encoding, alphabet, seq_column, id_column, label, state):
+        if acc is None:
+            guess = n
+            if guess is None:
+                guess = next((len(x) for x in (alphabet.normalize(r[2]) for r in chunk.records) if x), 0)
+            acc = _Accumulator(int(guess), alphabet, state, 1000 if n is None else None, tpl)
+        if not acc.add(chunk):
+            return None
+    if acc is None:
+        acc = _Accumulator(int(n or 0), alphabet, state, None, tpl)
+    return acc, state
+
+
+def _read(src: Source, fmt: str, encoding: str, alphabet: Alphabet, n: int | None, seq_column: str | None,
+          id_column: str | None, label: str, tpl: Template | None = None) -> SequenceSet:
+    res = _read_pass(src, fmt, encoding, alphabet, n, seq_column, id_column, label, tpl)
+    if n is None and (res is None or _mode_length(res[0]) != res[0].n):
+        if res is None:  # count the lengths first (a pass that keeps nothing), then read with the mode
+            state = ParseState()
+            counter = _Accumulator(0, alphabet, state, None)
+            for chunk in _parse(src, fmt, encoding, alphabet, seq_column, id_column, label, state):
+                counter.count(chunk)
+            mode = _mode_length(counter)
+        else:
+            mode = _mode_length(res[0])
+        res = _read_pass(src, fmt, encoding, alphabet, mode, seq_column, id_column, label)
+        assert res is not None
+    acc, state = res
+    notes = list(state.notes)
+    if fmt == "fasta" and acc.records == 0:
+        if not state.orphans:
+            raise SequenceFileError(f"{label}: no FASTA records ('>' header lines) found")
+        raise SequenceFileError(f"{label}: no '>' header line found; is this a FASTA file? (pass format='txt' "
+                                "for one sequence per line)")
+    if acc.records == 0 and not state.orphans:
+        raise SequenceFileError(f"{label}: no sequences found")
+    if n is None and len(acc.lengths) > 1:
+        total = sum(acc.lengths.values())
+        notes.append(f"length n={acc.n} inferred as the most common length ({acc.lengths[acc.n]} of {total} "
+                     "sequences); pass n to choose another")
+    if acc.completed:
+        assert tpl is not None
+        notes.append(f"{acc.completed} sequences of the free length {tpl.num_free} completed with the template's "
+                     f"fixed letters ({tpl.describe()})")
+    X = acc.codes()
+    read_ids = acc.ids.build()
+    ids, renamed = _unique_ids(read_ids)
+    extra = pd.DataFrame({c: pd.concat(acc.extra[c], ignore_index=True) if c in acc.extra else [] for c in
+                          state.columns if c in acc.extra or acc.accepted == 0})
+    acc.extra.clear()
+    extra = extra.reset_index(drop=True)
+    for c in list(extra.columns):
+        if c == "description" and (extra[c] == "").all():
+            extra = extra.drop(columns=c)
             continue
-        counts[i] += 1
-        k = counts[i] + 1
-        cand = f"{i}_{k}"
-        while cand in seen:
-            k += 1
-            cand = f"{i}_{k}"
-        counts[i] = k - 1
-        seen.add(cand)
-        out.append(cand)
-        renamed += 1
-    return out, renamed
+        try:
+            pd.to_numeric(extra[c].head(1000))  # a text column fails here, before a full (costly) attempt
+            extra[c] = pd.to_numeric(extra[c])
+        except (ValueError, TypeError):
+            pass
+    if renamed:
+        extra["original_id"] = read_ids.tolist()
+        notes.append(f"{renamed} duplicate ids made unique by appending _2, _3, ... (original in 'original_id')")
+    rows = [(r, table_line(state, line) if line < 0 else line, rid, raw, why) for r, line, rid, raw, why in
+            acc.rejected]
+    rows = [(0, ln, "", s, "format: text before the first '>' header line") for ln, _r, s in state.orphans] + rows
+    rejected = pd.DataFrame(rows, columns=_REJECT_COLUMNS)
+    rejected["line"] = rejected["line"].replace(0, pd.NA).astype("Int64")
+    return SequenceSet(ids=ids, sequences=DecodedSequences(X, alphabet), X=X, alphabet=alphabet, extra=extra,
+                       rejected=rejected, n=acc.n, notes=tuple(notes), format=fmt, source=label)
 
 
 # ---------------------------------------------------------------------------------------------- public
@@ -615,6 +588,11 @@ def read_sequences(
     template: Template | str | None = None,
 ) -> SequenceSet:
     """Read a sequence file (path or bytes) into a :class:`SequenceSet`.
+
+    The file is read in chunks (it is never held whole, nor its lines): memory stays within a few times the
+    encoded sequences (``N * n`` bytes) plus the ids and the other columns, stored compactly
+    (:class:`~shapzero_core.strings.Strings`). When ``n`` is not given and the first record's length is not
+    the most common one, the file is read a second time.
 
     Parameters
     ----------
@@ -655,7 +633,7 @@ def read_sequences(
     label = _label(source, name)
     if isinstance(alphabet, str):
         alphabet = get_alphabet(alphabet)
-    if n is not None and (not isinstance(n, int | np.integer) or n < 1):
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1):
         raise ValueError(f"n must be a positive integer, got {n!r}")
     if format is not None:
         format = format.strip().lower()
@@ -667,118 +645,13 @@ def read_sequences(
         if n is not None and int(n) != tpl.n:
             raise ValueError(f"n={n} but the template has {tpl.n} positions")
         n = tpl.n
-    text = _decode_text(_read_raw(source, label, max_bytes), label)
-    fmt = format or _guess_format(text, label)
-    if fmt == "fasta":
-        records, extra_cols, notes, orphans = _parse_fasta(text)
-        if not records and not orphans:
-            raise SequenceFileError(f"{label}: no FASTA records ('>' header lines) found")
-        if not records:
-            raise SequenceFileError(
-                f"{label}: no '>' header line found; is this a FASTA file? (pass format='txt' for one "
-                "sequence per line)"
-            )
-    elif fmt in ("csv", "tsv"):
-        records, extra_cols, notes, orphans = _parse_table(
-            text, "," if fmt == "csv" else "\t", alphabet, seq_column, id_column, label
-        )
-    else:
-        records, extra_cols, notes, orphans = _parse_txt(text)
-    if not records and not orphans:
-        raise SequenceFileError(f"{label}: no sequences found")
-    notes = list(notes)
-
-    R = len(records)
-    lines = [r[0] for r in records]
-    raw_ids = [r[1] for r in records]
-    ids_filled = [rid if rid is not None and rid != "" else f"seq_{i + 1}" for i, rid in enumerate(raw_ids)]
-    raw_seqs = [r[2] for r in records]
-    normed = [alphabet.normalize(s) for s in raw_seqs]
-    completed = np.zeros(R, dtype=bool)
-    if tpl is not None and tpl.num_free != tpl.n:
-        for i, s in enumerate(normed):
-            if len(s) == tpl.num_free:
-                normed[i] = _complete(s, tpl)
-                completed[i] = True
-    lengths = np.fromiter((len(s) for s in normed), dtype=np.int64, count=R)
-
-    reasons: list[str | None] = [None] * R
-    for i in np.flatnonzero(lengths == 0):
-        reasons[i] = "empty: no sequence letters"
-    if n is None:
-        nonempty = lengths[lengths > 0]
-        if nonempty.size == 0:
-            n_use = 0
-        else:
-            vals, first_idx, cnt = np.unique(nonempty, return_index=True, return_counts=True)
-            best = np.lexsort((first_idx, -cnt))[0]
-            n_use = int(vals[best])
-            if vals.size > 1:
-                notes.append(
-                    f"length n={n_use} inferred as the most common length ({int(cnt[best])} of "
-                    f"{nonempty.size} sequences); pass n to choose another"
-                )
-    else:
-        n_use = int(n)
-    wrong = np.flatnonzero((lengths > 0) & (lengths != n_use))
-    for i in wrong:
-        reasons[i] = f"length: {lengths[i]} letters, expected {n_use}" + (
-            f" (the template's full length) or {tpl.num_free} (its free positions)" if tpl is not None else "")
-    right = np.flatnonzero((lengths > 0) & (lengths == n_use))
-    codes, ok = _encode_equal_length([normed[i] for i in right], n_use, alphabet)
-    for j in np.flatnonzero(~ok):
-        reasons[right[j]] = _letter_reason(normed[right[j]], alphabet, raw_seqs[right[j]])
-    if tpl is not None and tpl.num_fixed and right.size:
-        bad = np.zeros(right.size, dtype=bool)
-        bad[ok] = tpl.mismatches(codes[ok]).any(axis=1)
-        for j in np.flatnonzero(bad):
-            first = int(np.flatnonzero(codes[j, tpl.fixed] != tpl.fixed_codes)[0])
-            reasons[right[j]] = f"template: {tpl.mismatch_reason(codes[j], first)}"
-        ok = ok & ~bad
-    acc = right[ok]
-    if completed[acc].any():
-        notes.append(f"{int(completed[acc].sum())} sequences of the free length {tpl.num_free} completed with the "
-                     f"template's fixed letters ({tpl.describe()})")
-
-    # ids: unique over the accepted records
-    acc_ids = [ids_filled[i] for i in acc]
-    uniq, renamed = _unique_ids(acc_ids)
-    extra = pd.DataFrame({k: [v[i] for i in acc] for k, v in extra_cols.items()})
-    extra = extra.reset_index(drop=True)
-    for c in list(extra.columns):
-        if c == "description" and (extra[c] == "").all():
-            extra = extra.drop(columns=c)
-            continue
-        try:
-            extra[c] = pd.to_numeric(extra[c])
-        except (ValueError, TypeError):
-            pass
-    if renamed:
-        extra["original_id"] = acc_ids
-        notes.append(f"{renamed} duplicate ids made unique by appending _2, _3, ... (original in 'original_id')")
-
-    rej_idx = [i for i in range(R) if reasons[i] is not None]
-    rej_rows = [
-        (i + 1, lines[i] or pd.NA, raw_ids[i] if raw_ids[i] is not None else f"seq_{i + 1}", raw_seqs[i], reasons[i])
-        for i in rej_idx
-    ]
-    for ln, _rid, s in orphans:
-        rej_rows.insert(0, (0, ln, "", s, "format: text before the first '>' header line"))
-    rejected = pd.DataFrame(rej_rows, columns=_REJECT_COLUMNS)
-    rejected["line"] = rejected["line"].astype("Int64")
-
-    return SequenceSet(
-        ids=uniq,
-        sequences=[normed[i] for i in acc],
-        X=codes[ok].reshape(len(acc), n_use),
-        alphabet=alphabet,
-        extra=extra,
-        rejected=rejected,
-        n=n_use,
-        notes=tuple(notes),
-        format=fmt,
-        source=label,
-    )
+    src = Source(source, label, max_bytes)
+    fmt = format or guess_format(src.head_text(), label, _EXTENSIONS)
+    n_use = None if n is None else int(n)
+    try:
+        return _read(src, fmt, "utf-8-sig", alphabet, n_use, seq_column, id_column, label, tpl)
+    except UnicodeDecodeError:  # ids with accents from old spreadsheets; letters get checked anyway
+        return _read(src, fmt, "latin-1", alphabet, n_use, seq_column, id_column, label, tpl)
 
 
 def _complete(free_letters: str, tpl: Template) -> str:
@@ -800,7 +673,6 @@ def random_sequences(N: int, n: int, alphabet: Alphabet = DNA, seed: int = 0,
     alphabet : Alphabet, default DNA
     seed : int
         Seed of :func:`numpy.random.default_rng`.
-
     template : Template or str, optional
         Fixed letters: random letters at the free positions, the template's letters at the fixed ones
         (``n`` must then be the template's length).

@@ -53,6 +53,6 @@ DOM a keyed widget sits in an element with the class ``st-key-<key>``.
   (files are made on click).
 
 Configuration: ``$SHAPZERO_WORKSPACE`` (default ``~/.shapzero/workspace``: query cache, saved sketches),
-``$SHAPZERO_ALLOWED_HOSTS`` (inference-server hosts, default ``localhost,127.0.0.1``),
+``$SHAPZERO_ALLOWED_HOSTS`` (inference-server hosts besides loopback, which is always allowed),
 ``$SHAPZERO_INFERENCE_SERVERS`` (URLs offered in a list), ``$SHAPZERO_DASK_SCHEDULER``.
 """

@@ -16,10 +16,10 @@ _THROUGHPUT = "sz_throughput"
 
 
 def allowed_hosts() -> list[str]:
-    """Hosts an inference server may be on: ``$SHAPZERO_ALLOWED_HOSTS`` (comma-separated), default
-    ``localhost, 127.0.0.1``."""
-    raw = os.environ.get(ALLOWED_HOSTS_ENV, "localhost,127.0.0.1")
-    return [h.strip() for h in raw.split(",") if h.strip()]
+    """Hosts an inference server may be on: loopback (``localhost``, ``127.0.0.1``, ``::1``), always, plus the
+    comma-separated hosts of ``$SHAPZERO_ALLOWED_HOSTS`` (the engine's rule,
+    :func:`shapzero_core.models.configured_allowed_hosts`)."""
+    return list(_models().configured_allowed_hosts())
 
 
 def configured_servers() -> list[str]:
@@ -45,8 +45,9 @@ def load_onnx(data: bytes, n: int | None, alphabet: str | None, layout: str | No
 
 
 def load_server(url: str, n: int | None, alphabet: str | None, output: str | None) -> Any:
-    """A model behind an Open Inference Protocol v2 endpoint on an allowed host."""
-    return _models().load_model(url, n=n, alphabet=alphabet, output=output, allowed_hosts=allowed_hosts())
+    """A model behind an Open Inference Protocol v2 endpoint on an allowed host (a URL, or a JSON spec whose
+    options stay within :data:`shapzero_core.models.BROWSER_LIMITS`; never a program or a file)."""
+    return _models().load_server_spec(url, n=n, alphabet=alphabet, output=output, allowed_hosts=allowed_hosts())
 
 
 def throughput(model: Any) -> float | None:

@@ -45,3 +45,11 @@ def raises_untyped(X):
 
 
 NOT_CALLABLE = 3
+
+
+def slow_gc(X: np.ndarray) -> np.ndarray:
+    """``gc_count`` that takes 20 ms per call (for sketches that must overlap in time)."""
+    import time
+
+    time.sleep(0.02)
+    return gc_count(X)

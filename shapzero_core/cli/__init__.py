@@ -53,10 +53,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, Cancelled):
         print("shapzero: interrupted", file=sys.stderr)
         return 130
-    except (UserError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError, ModelError,
-            SketchError, ImportError, ConnectionError) as e:
+    except (UserError, ValueError, OSError, ModelError, SketchError, ImportError) as e:
         msg = " ".join(str(e).split()) or type(e).__name__
+        if isinstance(e, OSError) and e.filename is not None and str(e.filename) not in msg:
+            msg = f"{e.filename}: {msg}"
         print(f"shapzero: error: {msg}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("shapzero: error: out of memory; use a smaller input (or --batch-size / a smaller budget)",
+              file=sys.stderr)
         return 2
 
 

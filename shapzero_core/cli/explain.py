@@ -59,10 +59,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+_CHUNK_CELLS = 250_000  # table cells (sequences x (positions + interaction sets)) explained and written at once
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run ``shapzero explain``; returns the exit code."""
+    """Run ``shapzero explain``; returns the exit code. Sequences are explained and written in chunks, so memory
+    stays bounded whatever the number of sequences."""
+    import numpy as np
+
     from ..analysis import explain_sequences
-    from ..export import interaction_table, shap_table, stderr_note, wide_table, write_table
+    from ..export import TableWriter, interaction_table, shap_table, stderr_note, wide_table, write_table
     from ..fourier import FourierSketch
     from ..sequences import read_sequences
 
@@ -92,20 +98,35 @@ def run(args: argparse.Namespace) -> int:
         reasons = "; ".join(seqs.rejected["reason"].astype(str).head(3))
         raise UserError(f"{args.sequences}: no usable sequence of length {sketch.sequence_length} ({len(seqs.rejected)} rejected, "
                         f"e.g. {reasons})")
-    expl = explain_sequences(sketch, seqs, index=args.interactions or "mobius", order=args.order,
-                             with_interactions=args.interactions is not None)
-    if args.refine:
-        expl = _refine(args, sketch, expl)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    written = write_table(shap_table(expl), out / "shap", formats)
-    written += write_table(wide_table(expl), out / "shap_wide", formats)
-    if args.interactions:
-        tab = interaction_table(expl, min_order=args.min_order, top_per_sequence=args.per_sequence or None)
-        written += write_table(tab, out / "interactions", formats)
+    sets = int(np.unique(sketch.locations != 0, axis=0).shape[0]) if args.interactions else 0
+    # in chunks (one when refining: the model calls, not the tables, are then what costs)
+    step = len(seqs) if args.refine else max(1, _CHUNK_CELLS // (sketch.n + sets))
+    names = ["shap", "shap_wide", *(["interactions"] if args.interactions else [])]
+    writers = {name: TableWriter(out / name, formats) for name in names}
+    notes: list[str] = []
+    try:
+        for start in range(0, len(seqs), step):
+            part = seqs.subset(np.arange(start, min(start + step, len(seqs))))
+            expl = explain_sequences(sketch, part, index=args.interactions or "mobius", order=args.order,
+                                     with_interactions=args.interactions is not None)
+            if args.refine:
+                expl = _refine(args, sketch, expl)
+            writers["shap"].write(shap_table(expl))
+            wide = wide_table(expl)
+            notes = notes or list(wide.attrs.get("notes", []))
+            writers["shap_wide"].write(wide)
+            if args.interactions:
+                writers["interactions"].write(interaction_table(expl, min_order=args.min_order,
+                                                                top_per_sequence=args.per_sequence or None))
+    finally:
+        written = [p for name in names for p in writers[name].close()]
     if len(seqs.rejected):
         written += write_table(seqs.rejected, out / "rejected", formats)
     print(seqs.summary(), file=sys.stderr)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"stderr: {stderr_note(expl)}", file=sys.stderr)
     print(f"wrote {', '.join(str(p) for p in written)}")
     return 0

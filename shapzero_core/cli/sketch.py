@@ -119,6 +119,22 @@ class ProgressBar:
         self.stream.flush()
 
 
+def check_output_path(path: Path, flag: str = "--out", suffix: str = ".npz") -> Path:
+    """The file that will be written for ``path`` (``suffix`` appended if missing), checked before any work:
+    not a folder, its folder creatable (no file in the way) and writable."""
+    p = path if path.suffix == suffix else path.with_name(path.name + suffix)
+    if p.is_dir():
+        raise UserError(f"{flag} {path}: is a folder; give a file name, e.g. {p / ('sketch' + suffix)}")
+    anc = p.parent
+    while not anc.exists() and anc != anc.parent:
+        anc = anc.parent
+    if not anc.is_dir():
+        raise UserError(f"{flag} {path}: {anc} is a file, not a folder; choose another output path")
+    if not os.access(anc, os.W_OK | os.X_OK):
+        raise UserError(f"{flag} {path}: cannot write in {anc} (permission denied); choose another output path")
+    return p
+
+
 def _executor(args: argparse.Namespace):
     from ..dask_executor import dask_executor_from_options
     from ..executors import LocalExecutor
@@ -147,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give either --budget Q or --b B (with optional --subsample C --repeat P)")
     if args.out is None and not args.plan_only:
         raise UserError("--out OUT.npz is required (or use --plan-only)")
+    if args.out is not None and not args.plan_only:
+        check_output_path(args.out)  # before hours of queries, not after
     if args.batch_size is not None and args.batch_size < 1:
         raise UserError("--batch-size must be >= 1")
     if not args.no_check and args.check_seqs < 2:

@@ -13,7 +13,8 @@ Spec strings (what :func:`load_model` accepts, and what every adapter's ``spec``
 ``onnx-b64:<base64>``
     ONNX bytes embedded in the spec. Models loaded from bytes (uploads) get this spec when they are at
     most :data:`EMBED_LIMIT` bytes; larger ones are written once to a content-addressed file
-    ``<store>/<sha256>.onnx`` (``$SHAPZERO_MODEL_STORE``, default ``~/.cache/shapzero/models``) and get an
+    ``<store>/<sha256>.onnx`` (``$SHAPZERO_MODEL_STORE``, default ``~/.cache/shapzero/models``; kept under
+    ``$SHAPZERO_MODEL_STORE_MB``, default 2048, by deleting the least recently used models first) and get an
     ``onnx:`` spec with that ``sha256``. (Workers on other machines need that folder shared, or a model
     under the limit.)
 ``demo:<name>``
@@ -58,18 +59,21 @@ from .http_model import (
     HttpModel,
     check_host,
     configured_allowed_hosts,
+    parse_server_url,
 )
 from .layout import LAYOUTS, detect_layout
-from .onnx_model import EMBED_LIMIT, MODEL_STORE_ENV, OnnxModel
-from .spec import load_model, register_scheme
+from .onnx_model import EMBED_LIMIT, MODEL_STORE_ENV, MODEL_STORE_LIMIT_ENV, OnnxModel
+from .spec import BROWSER_LIMITS, load_model, load_server_spec, register_scheme
 from .template_model import TemplateModel, with_template
 
 __all__ = [
     "ALLOWED_HOSTS_ENV",
+    "BROWSER_LIMITS",
     "EMBED_LIMIT",
     "LAYOUTS",
     "LOOPBACK_HOSTS",
     "MODEL_STORE_ENV",
+    "MODEL_STORE_LIMIT_ENV",
     "CallableModel",
     "CommandModel",
     "HostNotAllowedError",
@@ -81,6 +85,8 @@ __all__ = [
     "configured_allowed_hosts",
     "detect_layout",
     "load_model",
+    "load_server_spec",
+    "parse_server_url",
     "register_scheme",
     "with_template",
 ]

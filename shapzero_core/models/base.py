@@ -13,6 +13,8 @@ import numpy as np
 
 from ..alphabet import DNA, PROTEIN, Alphabet, check_codes, get_alphabet
 from ..errors import ModelError
+from ..limits import available_memory
+from ..limits import format_bytes as _mb
 
 _DEFAULT_BATCH = {"onnx": 8192, "callable": 8192, "cmd": 2048, "http": 1024}
 
@@ -110,6 +112,39 @@ def _alphabet_for_q(q: int, alphabet: Alphabet | None, where: str) -> Alphabet:
     if q == 20:
         return PROTEIN
     raise ModelError(f"{where} has {q} letters per position: pass the alphabet (e.g. alphabet='ACGTN')")
+
+
+_MAX_BATCH_BYTES = 512 * 1024 * 1024  # largest input (plus its encoding) one model call may build
+
+
+def _fit_batch(per_seq: int, fixed: int | None, batch_size: int | None, default: int, where: str,
+               shape: str) -> int:
+    """The batch size to use, given the bytes one sequence's input needs; refuses inputs that cannot fit.
+
+    A model whose single sequence (or whose fixed batch) would need more memory than this machine can spare is
+    refused before anything is allocated; the default batch size shrinks so that one batch stays within
+    :data:`_MAX_BATCH_BYTES` (and a quarter of the available memory).
+    """
+    budget = min(_MAX_BATCH_BYTES, available_memory() // 4)
+    if per_seq > budget:
+        raise ModelError(f"{where}: one sequence needs {_mb(per_seq)} of input ({shape}), more than the "
+                         f"{_mb(budget)} this machine can spare for a batch; check the declared input shape "
+                         "(a sequence model takes (N, n, q), (N, q, n), (N, n) or (N, n*q) for a few thousand "
+                         "positions n at most)")
+    if fixed is not None:
+        if fixed * per_seq > budget:
+            raise ModelError(f"{where}: the graph fixes the batch size to {fixed:,}, and one batch needs "
+                             f"{_mb(fixed * per_seq)} ({shape}), more than the {_mb(budget)} this machine can "
+                             "spare; export the model with a dynamic batch axis (e.g. dynamic_axes={'input': "
+                             "{0: 'N'}} in torch.onnx.export)")
+        return fixed
+    fit = max(1, budget // max(per_seq, 1))
+    if batch_size is None:
+        return min(default, fit)
+    if batch_size > fit:
+        raise ModelError(f"{where}: batch_size={batch_size:,} needs {_mb(batch_size * per_seq)} per batch "
+                         f"({shape}), more than the {_mb(budget)} this machine can spare; use batch_size <= {fit:,}")
+    return batch_size
 
 
 # ============================================================================================ base class

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.machinery
+import importlib.util
 import inspect
+import os
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -92,6 +96,31 @@ def _annotation_kind(fn: Any) -> str | None:
     return None
 
 
+def _import_module(name: str) -> Any:
+    """``importlib.import_module(name)``, falling back to the current directory: ``my_model`` finds
+    ``./my_model.py`` and ``examples.my_model`` finds ``./examples/my_model.py`` even when the working directory
+    is not on ``sys.path`` (as in the ``shapzero`` console script), without changing ``sys.path``. Only a
+    top-level name that is found nowhere else is looked up there (an installed package is never shadowed)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        top = name.split(".", 1)[0]
+        if e.name != top:
+            raise  # a submodule of an installed package, or something the module imports, is missing
+        spec = importlib.machinery.PathFinder.find_spec(top, [os.getcwd()])
+        if spec is None:
+            raise
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[top] = module
+        try:
+            if spec.loader is not None:
+                spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(top, None)
+            raise
+        return importlib.import_module(name)  # submodules are found through the package's own __path__
+
+
 class CallableModel(_BaseModel):
     """A Python function (or callable object) as a model. Trusted local use only.
 
@@ -164,10 +193,11 @@ class CallableModel(_BaseModel):
         """Import ``module:function`` (dotted attribute paths allowed) and wrap it."""
         mod_name, _, attr = target.partition(":")
         try:
-            mod = importlib.import_module(mod_name)
+            mod = _import_module(mod_name)
         except Exception as e:
             raise ModelError(f"cannot import module {mod_name!r} for model {target!r}: {type(e).__name__}: {e} "
-                             "(the module must be installed or on PYTHONPATH)") from e
+                             "(the module must be installed, on PYTHONPATH, or a .py file in the current "
+                             "directory)") from e
         obj: Any = mod
         for part in attr.split("."):
             if not hasattr(obj, part):

@@ -22,11 +22,18 @@ from ..errors import ModelError
 from .base import _alphabet_token, _BaseModel, _compose_spec, _preview, _resolve_alphabet, _rows, _sha256
 
 _SURPLUS_WAIT = 0.02  # seconds a command model's surplus output lines may lag behind its answers
+MAX_LINE_BYTES = 1024
+"""Longest output line a command model may write (a number needs a few dozen characters); longer is an error."""
+_EOF_GRACE = 5.0  # seconds a program may take to finish its output after its input is closed
 
 
 # ============================================================================================ commands
 class _Crash(Exception):
-    pass
+    """The program's output ended (or its input broke). ``in_step``: it ended exactly after its last answer."""
+
+    def __init__(self, in_step: bool = False) -> None:
+        super().__init__()
+        self.in_step = in_step
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -111,7 +118,11 @@ class CommandModel(_BaseModel):
             p = Path(a)
             try:
                 if p.is_file():
-                    files.append(hashlib.sha256(p.read_bytes()).hexdigest())
+                    h = hashlib.sha256()
+                    with p.open("rb") as f:
+                        for block in iter(lambda f=f: f.read(1 << 20), b""):
+                            h.update(block)
+                    files.append(h.hexdigest())
             except OSError:
                 pass
         self.identity = _sha256("cmd", line, *files, alpha.letters, str(n))
@@ -123,6 +134,9 @@ class CommandModel(_BaseModel):
         self._lock = threading.Lock()
         self._stderr_tail = bytearray()
         self._lines_out = 0  # output lines read from the current process
+        self._unconfirmed = 0  # answers returned since the last confirm_in_step(), over every process
+        self._lost = False  # a process that gave unconfirmed answers was stopped before its output was checked
+        self._tainted: str | None = None  # a protocol error seen since the last confirm_in_step()
         self.restarts = 0  # processes started again after a crash (for reports and tests)
         self.starts = 0
 
@@ -150,8 +164,13 @@ class CommandModel(_BaseModel):
         with self._lock:
             self._stop()
 
-    def _stop(self) -> None:
+    def _stop(self, protocol_error: str | None = None) -> None:
+        """Kill the program. ``protocol_error``: why it is out of step (taints the unconfirmed answers)."""
+        if protocol_error is not None and self._tainted is None:
+            self._tainted = protocol_error
         if self._proc is not None:
+            if self._lines_out:
+                self._lost = True  # answers of this process were never checked to the end of its output
             _kill(self._proc)
             self._proc = None
         if self._finalizer is not None:
@@ -195,16 +214,20 @@ class CommandModel(_BaseModel):
                 except BlockingIOError:
                     early = b""
                 if early:
-                    self._stop()
                     first = early.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-                    raise ModelError(f"program {self.name!r} printed {first[:80]!r} on output line "
-                                     f"{self._lines_out + 1} before it was given a sequence (a banner, or more "
-                                     "lines than sequences); it must print exactly one number per input line")
+                    msg = (f"program {self.name!r} printed {first[:80]!r} on output line {self._lines_out + 1} "
+                           "before it was given a sequence (a banner, or more lines than sequences); it must print "
+                           "exactly one number per input line")
+                    self._stop(msg)
+                    raise ModelError(msg)
             sel.register(in_fd, selectors.EVENT_WRITE)
             view = memoryview(payload)
             written = 0
             chunks: list[bytes] = []
             lines = 0
+            line_len = 0  # bytes of the current (unfinished) output line
+            size = 0
+            cap = N * MAX_LINE_BYTES + (1 << 16)
             waited_since = time.monotonic()
             writing = True
             while lines < N:
@@ -233,10 +256,25 @@ class CommandModel(_BaseModel):
                             data = os.read(out_fd, 1 << 17)
                         except BlockingIOError:
                             continue
-                        if not data:
-                            raise _Crash()
+                        if not data:  # its output ended: in step if nothing came for this batch at all
+                            raise _Crash(in_step=size == 0)
                         chunks.append(data)
-                        lines += data.count(b"\n")
+                        size += len(data)
+                        segs = data.split(b"\n")
+                        nl = len(segs) - 1
+                        too_long = 0 if line_len + len(segs[0]) > MAX_LINE_BYTES else next(
+                            (i for i in range(1, len(segs)) if len(segs[i]) > MAX_LINE_BYTES), None)
+                        if too_long is not None or size > cap:
+                            if too_long is not None:
+                                msg = (f"program {self.name!r} wrote more than {MAX_LINE_BYTES:,} bytes without a "
+                                       f"newline (output line {self._lines_out + lines + too_long + 1})")
+                            else:
+                                msg = f"program {self.name!r} wrote more than {cap:,} bytes for {N} sequences"
+                            msg += "; it must print one number per line"
+                            self._stop(msg)
+                            raise ModelError(msg + self._stderr_text())
+                        line_len = len(segs[-1]) if nl else line_len + len(data)
+                        lines += nl
                         waited_since = time.monotonic()
                     elif fd == err_fd and not self._drain_stderr(err_fd):
                         sel.unregister(err_fd)
@@ -256,7 +294,9 @@ class CommandModel(_BaseModel):
                 try:
                     raw, extra = self._roundtrip(payload, N)
                     break
-                except _Crash:
+                except _Crash as crash:
+                    if crash.in_step:
+                        self._lines_out = 0  # its output ended right after its last answer: those are confirmed
                     proc = self._proc
                     code = None
                     if proc is not None:
@@ -286,20 +326,102 @@ class CommandModel(_BaseModel):
                         float(s.strip())
                     except ValueError:
                         bad_line = self._lines_out + j + 1
-                        self._stop()  # out of step: start afresh on the next call
-                        raise ModelError(
-                            f"program {self.name!r} wrote {s.decode('utf-8', errors='replace')[:80]!r} on output "
-                            f"line {bad_line}, which is not a number (the answer for row {start + j}, sequence "
-                            f"{_preview(seqs[j])})") from None
+                        msg = (f"program {self.name!r} wrote {s.decode('utf-8', errors='replace')[:80]!r} on "
+                               f"output line {bad_line}, which is not a number (the answer for row {start + j}, "
+                               f"sequence {_preview(seqs[j])})")
+                        self._stop(msg)  # out of step: start afresh on the next call
+                        raise ModelError(msg) from None
                 raise ModelError(f"program {self.name!r} returned {len(lines)} numbers for {N} sequences")
             if extra:
-                self._stop()
                 first = extra.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-                raise ModelError(f"program {self.name!r} printed more lines than the {N} sequences it was given "
-                                 f"(line {self._lines_out + N + 1}: {first[:80]!r}); it must print exactly one "
-                                 "number per input line")
+                msg = (f"program {self.name!r} printed more lines than the {N} sequences it was given "
+                       f"(line {self._lines_out + N + 1}: {first[:80]!r}); it must print exactly one number per "
+                       "input line")
+                self._stop(msg)
+                raise ModelError(msg)
             self._lines_out += N
+            self._unconfirmed += N
             return y
+
+    def confirm_in_step(self) -> None:
+        """Check that every answer returned since the last check was the answer to its own sequence.
+
+        A line protocol cannot tell a late surplus line (a warning, a second number) from the first answer to
+        the next batch, so answers are only known to be in step once the program's output has ended: this
+        closes the program's input, reads what it still prints until it exits (at most 5 s, or ``timeout``)
+        and checks that nothing is left over. The next call starts the program again. The sketch calls it
+        before it caches query blocks answered by this program (see :mod:`shapzero_core.sketch.run`).
+
+        Raises
+        ------
+        ModelError
+            If the program printed more lines than it was given, went out of step in a call since the last
+            check (a protocol error was raised), or was stopped (crash, timeout, :meth:`close`) before its
+            output could be checked: the answers since the last check cannot be trusted.
+        """
+        with self._lock:
+            k = self._unconfirmed
+            try:
+                if self._tainted is None and k and self._proc is not None:
+                    self._finish_output()
+                if self._tainted is not None:
+                    raise ModelError(f"the {k:,} answers of program {self.name!r} since the last check may be out "
+                                     f"of step: {self._tainted}")
+                if self._lost:
+                    raise ModelError(f"the {k:,} answers of program {self.name!r} since the last check cannot be "
+                                     "confirmed in step: the program was stopped (crash, timeout or close) before "
+                                     "the end of its output was read")
+            finally:
+                self._unconfirmed = 0
+                self._lost = False
+                self._tainted = None
+
+    def _finish_output(self) -> None:
+        """Close the program's input, read its output to the end (it should exit) and stop it."""
+        proc = self._proc
+        assert proc is not None
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+        out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+        extra = bytearray()
+        deadline = time.monotonic() + min(self.timeout, _EOF_GRACE)
+        with selectors.DefaultSelector() as sel:
+            sel.register(out_fd, selectors.EVENT_READ)
+            sel.register(err_fd, selectors.EVENT_READ)
+            open_fds = 2
+            while open_fds and len(extra) <= MAX_LINE_BYTES:
+                left = deadline - time.monotonic()
+                events = sel.select(timeout=left) if left > 0 else []
+                if not events:
+                    break  # still running after its input ended, and quiet: nothing more is coming
+                for key, _ in events:
+                    if key.fd == err_fd:
+                        if not self._drain_stderr(err_fd):
+                            sel.unregister(err_fd)
+                            open_fds -= 1
+                        continue
+                    try:
+                        data = os.read(out_fd, 65536)
+                    except BlockingIOError:
+                        continue
+                    if not data:
+                        sel.unregister(out_fd)
+                        open_fds -= 1
+                        continue
+                    extra.extend(data)
+        lines = self._lines_out
+        self._proc = None
+        _kill(proc)
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        if extra.strip():
+            first = bytes(extra).strip().split(b"\n", 1)[0].decode("utf-8", errors="replace")
+            self._tainted = (f"program {self.name!r} printed more lines than the {lines:,} sequences it was given "
+                             f"(line {lines + 1}, after its last answer: {first[:80]!r}); it must print exactly one "
+                             "number per input line")
 
     def _info(self) -> dict[str, Any]:
         return {"layout": "strings", "command": self.command, "argv": self.argv, "timeout": self.timeout,

@@ -10,34 +10,39 @@ import json
 import math
 import os
 import re
+import socket
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..alphabet import DNA, Alphabet
 from ..errors import ModelError
 from .base import (
+    _DEFAULT_BATCH,
     _alphabet_for_q,
     _alphabet_token,
     _BaseModel,
     _canon,
     _compose_spec,
+    _fit_batch,
     _resolve_alphabet,
     _rows,
     _sha256,
 )
-from .layout import _encode_input, _normalize_layout, detect_layout
+from .layout import _encode_input, _input_bytes, _normalize_layout, _shape_text, detect_layout
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 """The default allow-list for inference servers in the app."""
 
 ALLOWED_HOSTS_ENV = "SHAPZERO_ALLOWED_HOSTS"
+
+_JSON_BYTES_PER_ELEMENT = 24  # one tensor element in a JSON request: a Python number in a list plus its text
 
 
 # ============================================================================================ HTTP (v2)
@@ -46,31 +51,131 @@ class HostNotAllowedError(ModelError):
 
 
 def configured_allowed_hosts() -> tuple[str, ...]:
-    """The app's allow-list: loopback plus the comma-separated hosts of ``$SHAPZERO_ALLOWED_HOSTS``."""
+    """The allow-list of the app (and of ``--allow-host`` in the CLI): loopback plus the comma-separated hosts of
+    ``$SHAPZERO_ALLOWED_HOSTS``. Loopback is always allowed; the variable adds hosts, it never removes any."""
     extra = [h.strip().lower() for h in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if h.strip()]
     return tuple(dict.fromkeys([*LOOPBACK_HOSTS, *extra]))
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
+_NAME_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
+# what inet_aton reads as an address (every part a number): 0x7f000001, 2130706433, 127.1, 0177.0.0.1
+_NUMERIC_RE = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+))*\.?$")
+_NETLOC_RE = re.compile(r"^[A-Za-z0-9.\-:\[\]]+$")
+
+
+class ServerURL(NamedTuple):
+    """An inference-server URL parsed the way the HTTP client connects: canonical host, port and path."""
+
+    scheme: str
+    host: str  # lower-case name, dotted-quad IPv4, or compressed IPv6 (no brackets)
+    port: int | None
+    path: str
+
+    @property
+    def url(self) -> str:
+        """The canonical URL (the one requests are sent to)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}{'' if self.port is None else f':{self.port}'}{self.path}"
+
+
+def parse_server_url(url: str) -> ServerURL:
+    """Parse an ``http(s)://host[:port]/path`` URL strictly, so the host checked is the host connected to.
+
+    Refused: user names or passwords (``http://a@b/``, which some clients resolve as one host name), anything
+    but letters, digits, ``.``, ``-`` and ``:`` in the host, numeric hosts other than four decimal numbers
+    (``0x7f000001``, ``2130706433``, ``127.1``), IPv6 zone ids, host names ending in a dot.
+
+    Raises
+    ------
+    HostNotAllowedError
+        For a URL whose host cannot be checked that way.
+    ValueError
+        For a URL that is not ``http(s)://host...``.
+    """
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"not an inference server URL: {url!r}; expected http(s)://host:port/v2/models/<name>")
+    netloc = parts.netloc
+    if "@" in netloc:
+        raise HostNotAllowedError(f"inference server URL {url!r} has a user name or password before '@'; these are "
+                                  "not allowed (the host would be read differently by the HTTP client)")
+    if not _NETLOC_RE.match(netloc):
+        raise HostNotAllowedError(f"inference server URL {url!r}: the host may only contain letters, digits, '.', "
+                                  "'-' and ':' (and [ ] around an IPv6 address)")
     try:
-        return ipaddress.ip_address(host).is_loopback
+        port = parts.port
+    except ValueError as e:
+        raise ValueError(f"inference server URL {url!r}: {e}") from None
+    raw = (parts.hostname or "").lower()
+    if netloc.startswith("["):
+        try:
+            host = ipaddress.IPv6Address(raw).compressed
+        except ValueError:
+            raise HostNotAllowedError(f"inference server URL {url!r}: [{raw}] is not an IPv6 address") from None
+    elif _NUMERIC_RE.match(raw):
+        try:
+            addr = ipaddress.IPv4Address(raw)
+        except ValueError:
+            addr = None
+        if addr is None or str(addr) != raw:
+            raise HostNotAllowedError(f"inference server URL {url!r}: write the address {raw!r} as four decimal "
+                                      "numbers (e.g. 127.0.0.1)")
+        host = raw
+    elif _NAME_RE.match(raw):
+        host = raw
+    else:
+        raise HostNotAllowedError(f"inference server URL {url!r}: {raw!r} is not a host name or IP address")
+    return ServerURL(parts.scheme, host, port, parts.path.rstrip("/"))
+
+
+def _canonical_host(host: str) -> str:
+    """Allow-list entries and URL hosts in one form: IPs canonical (an IPv4-mapped IPv6 address as its IPv4),
+    names lower-case."""
+    h = host.strip().lower()
+    if h.startswith("[") and h.endswith("]"):
+        h = h[1:-1]
+    try:
+        ip = ipaddress.ip_address(h)
+    except ValueError:
+        return h
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.compressed
+
+
+def _is_loopback(host: str) -> bool:
+    """Loopback addresses (127.0.0.0/8, ::1, IPv4-mapped 127.x), and ``localhost`` if it resolves only to
+    loopback addresses here."""
+    h = _canonical_host(host)
+    if h == "localhost":
+        try:
+            infos = socket.getaddrinfo("localhost", None)
+        except OSError:
+            return False
+        return bool(infos) and all(_is_loopback(str(i[4][0]).split("%")[0]) for i in infos)
+    try:
+        return ipaddress.ip_address(h).is_loopback
     except ValueError:
         return False
 
 
 def check_host(url: str, allowed_hosts: Iterable[str]) -> str:
-    """Return the host of ``url`` or raise :class:`HostNotAllowedError` if it is not in ``allowed_hosts``.
+    """Return the (canonical) host of ``url`` or raise :class:`HostNotAllowedError` if it is not allowed.
 
-    Hosts are compared as written (case-insensitive, IPv6 without brackets); names are not resolved, so
-    a name that points at an allowed address is still refused unless the name itself is listed.
+    Loopback (``127.0.0.1``, ``[::1]``, ``localhost`` when it resolves to loopback) is always allowed; other
+    hosts must be in ``allowed_hosts`` as written there (case-insensitive, IPv6 with or without brackets, an
+    IPv4-mapped IPv6 address counting as its IPv4 address). Names are not resolved: a name that points at an
+    allowed address is still refused unless the name itself is listed. The URL is parsed strictly
+    (:func:`parse_server_url`): user names, numeric hosts in other notations and odd characters are refused.
     """
-    host = (urllib.parse.urlsplit(url).hostname or "").lower()
-    allowed = {h.strip().lower().strip("[]") for h in allowed_hosts if h and h.strip()}
-    if host not in allowed:
+    host = parse_server_url(url).host
+    if _is_loopback(host):
+        return host
+    allowed = {_canonical_host(h) for h in allowed_hosts if h and h.strip()}
+    if _canonical_host(host) not in allowed:
+        shown = ", ".join(sorted(allowed - {"127.0.0.1", "::1", "localhost"})) or "none"
         raise HostNotAllowedError(
-            f"inference server host {host!r} is not on the allow-list ({', '.join(sorted(allowed)) or 'empty'}); "
+            f"inference server host {host!r} is not on the allow-list (loopback, and: {shown}); "
             f"add it to ${ALLOWED_HOSTS_ENV} (comma-separated) to allow it")
     return host
 
@@ -140,7 +245,10 @@ class HttpModel(_BaseModel):
         if parts.scheme not in ("http", "https") or not parts.hostname or m is None:
             raise ValueError(f"not an inference server model URL: {url!r}; expected "
                              "http(s)://host:port/v2/models/<name> (optionally /versions/<v>)")
-        self.url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+        if parts.query or parts.fragment:
+            raise ValueError(f"inference server URL {url!r}: remove the '?...' / '#...' part")
+        parsed = parse_server_url(url)
+        self.url = parsed.url  # requests go to exactly the host that was checked
         self.allowed_hosts = None if allowed_hosts is None else tuple(allowed_hosts)
         if self.allowed_hosts is not None:
             check_host(self.url, self.allowed_hosts)
@@ -152,7 +260,7 @@ class HttpModel(_BaseModel):
         if self.max_concurrency < 1 or self.retries < 0 or self.timeout <= 0 or self.backoff < 0:
             raise ValueError("max_concurrency must be >= 1, retries >= 0, timeout > 0 and backoff >= 0")
         handlers: list[Any] = [_NoRedirect()]
-        if _is_loopback(parts.hostname):
+        if _is_loopback(parsed.host):
             handlers.append(urllib.request.ProxyHandler({}))
         self._opener = urllib.request.build_opener(*handlers)
         self.requests = 0  # HTTP requests sent (including retries)
@@ -205,7 +313,13 @@ class HttpModel(_BaseModel):
         if task is not None and (task < 0 or (width is not None and task >= width)):
             raise ModelError(f"{self.url}: task {task} out of range for output {self._out_name!r}")
         self._task = task
-        super().__init__(name=name or self.model_name, n=self._layout.n, alphabet=alpha, batch_size=batch_size)
+        bs = batch_size
+        if self._layout.n is not None:  # a request carries every element as a JSON number (and a Python object)
+            per_seq = _input_bytes(self._layout, self._in_dtype) * (_JSON_BYTES_PER_ELEMENT
+                                                                    if self._layout.layout != "strings" else 1)
+            bs = _fit_batch(per_seq, None, batch_size, _DEFAULT_BATCH["http"], f"{self.url}: input {self._in_name!r}",
+                            f"shape {_shape_text(shape[1:])}")
+        super().__init__(name=name or self.model_name, n=self._layout.n, alphabet=alpha, batch_size=bs)
         self.identity = _sha256("http", self.url, _canon(meta), _canon(
             {"layout": self._layout.layout, "n": self.n, "alphabet": alpha.letters, "output": self._out_name,
              "task": task}))
@@ -220,7 +334,7 @@ class HttpModel(_BaseModel):
         self._pool_lock = threading.Lock()
 
     # -- transport ------------------------------------------------------------------------------------
-    def _json(self, method: str, url: str, body: bytes | None, what: str) -> Any:
+    def _json(self, method: str, url: str, body: bytes | None, what: str, max_bytes: int = 16 << 20) -> Any:
         last = ""
         for attempt in range(self.retries + 1):
             if attempt:
@@ -231,7 +345,10 @@ class HttpModel(_BaseModel):
             self.requests += 1
             try:
                 with self._opener.open(req, timeout=self.timeout) as resp:
-                    raw = resp.read()
+                    raw = resp.read(max_bytes + 1)
+                if len(raw) > max_bytes:
+                    raise ModelError(f"{self.url}: the server's answer to {what} is larger than {max_bytes:,} bytes; "
+                                     "that is not an answer to this request")
             except urllib.error.HTTPError as e:
                 detail = _error_detail(e)
                 if 500 <= e.code < 600 or e.code == 429:
@@ -245,7 +362,7 @@ class HttpModel(_BaseModel):
                 continue
             try:
                 return json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
                 raise ModelError(f"{self.url}: the server answered {what} with invalid JSON ({e}): "
                                  f"{raw[:120]!r}") from None
         raise ModelError(f"{self.url}: {what} failed after {self.retries + 1} attempts (last: {last})")
@@ -259,7 +376,8 @@ class HttpModel(_BaseModel):
         if self._out_name is not None:
             req["outputs"] = [{"name": self._out_name}]
         what = f"the request for {_rows(start, start + N)}"
-        resp = self._json("POST", self.url + "/infer", json.dumps(req, separators=(",", ":")).encode(), what)
+        resp = self._json("POST", self.url + "/infer", json.dumps(req, separators=(",", ":")).encode(), what,
+                          max_bytes=(16 << 20) + N * 1024)
         outs = resp.get("outputs") if isinstance(resp, dict) else None
         if not isinstance(outs, list) or not outs:
             raise ModelError(f"{self.url}: the answer to {what} has no outputs ({_canon(resp)[:200]})")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,6 +67,11 @@ class _Layout:
         return (N, *out)
 
 
+def _shape_text(dims: Sequence[Any]) -> str:
+    """``[N, 26, 4]`` for the dims after the batch axis (dynamic ones as ``?``)."""
+    return "[" + ", ".join(["N", *("?" if not isinstance(d, int) or d < 0 else str(d) for d in dims)]) + "]"
+
+
 def detect_layout(
     dims: Sequence[int | None],
     kind: str,
@@ -104,7 +110,7 @@ def detect_layout(
     if len(core) == 0 and len(dims) > 1:
         core = [1]
     qs = [alphabet.q] if alphabet is not None else [4, 20]
-    shape_txt = "[N, " + ", ".join("?" if d is None else str(d) for d in dims) + "]"
+    shape_txt = _shape_text(dims)
 
     def fail(msg: str) -> ModelError:
         return ModelError(f"{where} with shape {shape_txt}: {msg}")
@@ -116,6 +122,9 @@ def detect_layout(
             raise fail("a string input must have one sequence per row (shape [N] or [N, 1])")
         q = alphabet.q if alphabet is not None else 4
         return _Layout("strings", n, q, dims, "detected", "sequences sent as strings")
+    if not dims:
+        raise fail("one value per sequence (a rank-1 input) cannot hold a sequence; expected one-hot (N, n, q) / "
+                   "(N, q, n), integer codes (N, n), flat one-hot (N, n*q), or strings (N,) of a string input")
     if len(core) > 2:
         raise fail("more than 2 non-singleton axes after the batch axis; expected one-hot (N, n, q) / "
                    "(N, q, n), integer codes (N, n) or flat one-hot (N, n*q)")
@@ -187,3 +196,13 @@ def _encode_input(X: np.ndarray, lay: _Layout, alphabet: Alphabet, dtype: Any) -
         np.put_along_axis(oh, X[:, :, None].astype(np.intp), 1, axis=2)
         arr = oh.transpose(0, 2, 1) if lay.layout == "NQL" else oh
     return np.ascontiguousarray(arr).reshape(lay.shape_for(N, n))
+
+
+def _input_bytes(lay: _Layout, dtype: Any) -> int:
+    """Bytes one sequence costs in a model call: its int8 codes plus the encoded input (twice: the one-hot and
+    its contiguous copy). Strings count one Python object of ``n`` letters each."""
+    n = int(lay.n or 0)
+    if lay.layout == "strings":
+        return n + 2 * (n + 64)
+    elems = math.prod(lay.shape_for(1, n)[1:])
+    return n + 2 * elems * np.dtype(dtype).itemsize

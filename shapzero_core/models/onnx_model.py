@@ -3,11 +3,16 @@ external data refused, the content-addressed store for large uploaded models."""
 
 from __future__ import annotations
 
+import atexit
 import base64
 import hashlib
 import math
 import os
+import shutil
+import tempfile
+import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +21,27 @@ import numpy as np
 from ..alphabet import DNA, Alphabet
 from ..errors import ModelError
 from .base import (
+    _DEFAULT_BATCH,
     _alphabet_for_q,
     _alphabet_token,
     _BaseModel,
     _canon,
     _compose_spec,
+    _fit_batch,
     _resolve_alphabet,
     _rows,
     _sha256,
 )
-from .layout import _encode_input, _normalize_layout, detect_layout
+from .layout import _encode_input, _input_bytes, _normalize_layout, _shape_text, detect_layout
 
 EMBED_LIMIT = 8 * 1024 * 1024
 """ONNX models loaded from bytes up to this size embed their bytes (base64) in their ``spec``."""
 
 MODEL_STORE_ENV = "SHAPZERO_MODEL_STORE"
+MODEL_STORE_LIMIT_ENV = "SHAPZERO_MODEL_STORE_MB"
+MODEL_STORE_LIMIT_MB = 2048
+"""Default size cap of the model store: when a new model would take it past the cap, the least recently used
+models are deleted first (``$SHAPZERO_MODEL_STORE_MB`` changes it)."""
 
 
 # ============================================================================================ ONNX
@@ -51,35 +62,118 @@ def _model_store() -> Path:
     return Path(base) / "shapzero" / "models"
 
 
-def _external_data_tensors(graph: Any) -> list[str]:
-    """Names of tensors (initializers, constants, subgraphs) stored in external files."""
+def _store_limit() -> int:
+    raw = os.environ.get(MODEL_STORE_LIMIT_ENV, "").strip()
+    try:
+        mb = float(raw) if raw else MODEL_STORE_LIMIT_MB
+    except ValueError:
+        mb = MODEL_STORE_LIMIT_MB
+    return int(max(mb, 0) * 2**20)
+
+
+def _store_model(data: bytes, digest: str) -> Path:
+    """Write ``data`` to the content-addressed store (once), mark it as just used, and keep the store under its
+    size cap by deleting the least recently used models (never the one just stored) and stale partial writes."""
+    store = _model_store()
+    store.mkdir(parents=True, exist_ok=True)
+    target = store / f"{digest}.onnx"
+    if target.is_file():
+        os.utime(target)  # most recently used
+    else:
+        tmp = target.with_name(f".{digest}.{uuid.uuid4().hex}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    limit = _store_limit()
+    now = time.time()
+    entries = []
+    for p in store.iterdir():
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        if p.name.endswith(".tmp") and now - st.st_mtime > 3600:
+            p.unlink(missing_ok=True)  # left by a crash
+        elif p.suffix == ".onnx" and p != target:
+            entries.append((st.st_mtime, st.st_size, p))
+    total = len(data) + sum(e[1] for e in entries)
+    for _, size, p in sorted(entries):
+        if total <= limit:
+            break
+        try:
+            p.unlink()
+            total -= size
+        except OSError:
+            pass
+    return target
+
+
+def _messages(root: Any) -> Iterator[Any]:
+    """Every protobuf message inside ``root`` (itself included), depth first, without recursion.
+
+    Walking the message tree generically (rather than the fields we know of) reaches every tensor an ONNX
+    file can hold: initializers, sparse initializers (values and indices), ``Constant`` nodes (``value``,
+    ``sparse_value``), tensor attributes of every node, subgraphs of ``If`` / ``Loop`` / ``Scan`` at any
+    depth, function bodies and their attribute defaults, training graphs, and fields added by later ONNX
+    versions.
+    """
+    from google.protobuf.message import Message
+
+    stack = [root]
+    while stack:
+        msg = stack.pop()
+        yield msg
+        for fd, value in msg.ListFields():
+            if fd.message_type is None:
+                continue
+            if isinstance(value, Message):
+                stack.append(value)
+            else:  # a repeated message field
+                stack.extend(value)
+
+
+def _external_data_refs(proto: Any) -> list[str]:
+    """Tensors anywhere in the model whose data would be read from a file (``external_data``), as labels."""
     from onnx import TensorProto
 
     found: list[str] = []
-
-    def tensor(t: Any, label: str) -> None:
-        if t.data_location == TensorProto.EXTERNAL or len(t.external_data):
-            loc = next((e.value for e in t.external_data if e.key == "location"), "?")
-            found.append(f"{label or t.name} (in {loc!r})")
-
-    def walk(g: Any) -> None:
-        for t in g.initializer:
-            tensor(t, t.name)
-        for st in g.sparse_initializer:
-            tensor(st.values, st.values.name)
-        for node in g.node:
-            for a in node.attribute:
-                if a.HasField("t"):
-                    tensor(a.t, f"{node.op_type} {node.name}".strip())
-                for t in a.tensors:
-                    tensor(t, node.name)
-                if a.HasField("g"):
-                    walk(a.g)
-                for sg in a.graphs:
-                    walk(sg)
-
-    walk(graph)
+    for msg in _messages(proto):
+        if isinstance(msg, TensorProto) and (msg.data_location == TensorProto.EXTERNAL or len(msg.external_data)):
+            loc = next((e.value for e in msg.external_data if e.key == "location"), "?")
+            found.append(f"{msg.name or 'unnamed tensor'} (in {loc!r})")
     return found
+
+
+def _node_domains(proto: Any) -> set[str]:
+    """Operator domains of every node, in the main graph, subgraphs and function bodies."""
+    from onnx import NodeProto
+
+    return {m.domain for m in _messages(proto) if isinstance(m, NodeProto)}
+
+
+_NO_EXTERNAL_DIR: str | None = None
+
+
+def _no_external_data_dir() -> str:
+    """An empty private folder: onnxruntime resolves external-data locations against it (instead of the working
+    directory), so even a reference our check missed finds no file."""
+    global _NO_EXTERNAL_DIR
+    if _NO_EXTERNAL_DIR is None or not os.path.isdir(_NO_EXTERNAL_DIR):
+        _NO_EXTERNAL_DIR = tempfile.mkdtemp(prefix="shapzero-no-external-data-")
+        atexit.register(shutil.rmtree, _NO_EXTERNAL_DIR, True)
+    return _NO_EXTERNAL_DIR
+
+
+def _session_options(threads: int | None) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    if threads is not None:
+        opts.intra_op_num_threads = int(threads)
+        opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.load_model_format", "ONNX")
+    opts.add_session_config_entry("session.model_external_initializers_file_folder_path", _no_external_data_dir())
+    return opts
 
 
 class OnnxModel(_BaseModel):
@@ -164,12 +258,12 @@ class OnnxModel(_BaseModel):
         if not proto.HasField("graph") or (not proto.graph.node and not proto.graph.output):
             raise ModelError(f"{label}: not a valid ONNX model (no graph); the file may be truncated or not "
                              "an .onnx file")
-        ext = _external_data_tensors(proto.graph)
+        ext = _external_data_refs(proto)
         if ext:
             raise ModelError(f"{label}: weights are stored in external data files ({', '.join(ext[:3])}); "
                              "this is not supported: save the model with all weights inside the .onnx file "
                              "(onnx.save_model(m, path, save_as_external_data=False))")
-        domains = {o.domain for o in proto.opset_import} | {nd.domain for nd in proto.graph.node}
+        domains = {o.domain for o in proto.opset_import} | _node_domains(proto)
         bad = sorted(d for d in domains if d not in _ALLOWED_DOMAINS and d not in {f.domain for f in proto.functions})
         if bad:
             raise ModelError(f"{label}: uses operators of the custom domain(s) {', '.join(map(repr, bad))}, which "
@@ -184,13 +278,9 @@ class OnnxModel(_BaseModel):
         del proto
         import onnxruntime as ort
 
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        if threads is not None:
-            opts.intra_op_num_threads = int(threads)
-            opts.inter_op_num_threads = 1
-        try:
-            self._session = ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+        try:  # from bytes, with external data resolved against an empty folder: no path of ours is ever read
+            self._session = ort.InferenceSession(data, sess_options=_session_options(threads),
+                                                 providers=["CPUExecutionProvider"])
         except Exception as e:
             msg = " ".join(str(e).split())
             raise ModelError(f"{label}: onnxruntime cannot load this model: {msg[:600]}") from None
@@ -217,6 +307,10 @@ class OnnxModel(_BaseModel):
         else:
             alpha = _alphabet_for_q(self._layout.q, alpha, f"{label}: input {inp.name!r}")
         self._fixed_batch = batch
+        bs = batch or batch_size
+        if self._layout.n is not None:
+            bs = _fit_batch(_input_bytes(self._layout, self._in_dtype), batch, batch_size, _DEFAULT_BATCH["onnx"],
+                            f"{label}: input {inp.name!r}", f"shape {_shape_text(shape[1:])}")
         # outputs
         outs = self._session.get_outputs()
         self._outputs = [{"name": o.name, "type": o.type, "shape": list(o.shape)} for o in outs]
@@ -250,7 +344,7 @@ class OnnxModel(_BaseModel):
                              f"{chosen.shape}); choose one with task=0..{self._out_width - 1}")
         self._task = task
         super().__init__(name=name or (path.stem if path else (self._proto_meta["graph_name"] or label)),
-                         n=self._layout.n, alphabet=alpha, batch_size=batch or batch_size)
+                         n=self._layout.n, alphabet=alpha, batch_size=bs)
         self._label = label
         options = {"layout": self._layout.layout, "n": self.n, "alphabet": self.alphabet.letters,
                    "q": self._layout.q, "output": self._out_name, "task": self._task}
@@ -268,13 +362,7 @@ class OnnxModel(_BaseModel):
         elif len(data) <= EMBED_LIMIT:
             self.spec = _compose_spec("onnx-b64:" + base64.b64encode(data).decode("ascii"), user_opts)
         else:
-            store = _model_store()
-            store.mkdir(parents=True, exist_ok=True)
-            target = store / f"{digest}.onnx"
-            if not target.is_file():
-                tmp = target.with_name(f".{digest}.{uuid.uuid4().hex}.tmp")
-                tmp.write_bytes(data)
-                os.replace(tmp, target)
+            target = _store_model(data, digest)
             self.spec = _compose_spec(f"onnx:{target}", {**user_opts, "sha256": digest})
 
     @property

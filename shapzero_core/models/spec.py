@@ -16,7 +16,7 @@ from ..alphabet import Alphabet
 from .base import ModelFn, _BaseModel
 from .callable_model import CallableModel
 from .command_model import CommandModel
-from .http_model import HttpModel
+from .http_model import HttpModel, check_host
 from .onnx_model import OnnxModel
 from .template_model import TemplateModel, with_template
 
@@ -198,3 +198,62 @@ def load_model(
         f"cannot tell what kind of model {base[:120]!r} is: expected a path to an .onnx file, "
         + "".join(f"{sc.hint}, " for sc in _SCHEMES.values())
         + "'module:function', 'cmd:<command line>' or 'http(s)://host:port/v2/models/<name>'")
+
+
+# ============================================================================================ from a browser
+BROWSER_LIMITS: dict[str, tuple[float, float]] = {
+    "timeout": (0.1, 120.0), "retries": (0, 5), "max_concurrency": (1, 16), "backoff": (0.0, 5.0),
+    "batch_size": (1, 65_536), "n": (1, 100_000), "task": (0, 1_000_000),
+}
+"""Ranges of the options a JSON spec typed into the app may set (:func:`load_server_spec`)."""
+
+_BROWSER_OPTIONS = {"alphabet", "layout", "output", *BROWSER_LIMITS}
+
+
+def load_server_spec(
+    text: str,
+    *,
+    allowed_hosts: Iterable[str],
+    n: int | None = None,
+    alphabet: Alphabet | str | None = None,
+    output: str | int | None = None,
+    limits: dict[str, tuple[float, float]] | None = None,
+) -> HttpModel:
+    """An inference server from text a browser sent: a URL, or a JSON spec with options in safe ranges.
+
+    Unlike :func:`load_model`, only ``http(s)://`` models are accepted (never a program, a Python callable or a
+    file path), the host must pass :func:`check_host` with ``allowed_hosts``, the JSON may not set its own
+    ``allowed_hosts``, and numeric options must lie in ``limits`` (default :data:`BROWSER_LIMITS`: timeout at
+    most 120 s, at most 5 retries, 16 requests in flight, ...).
+
+    Raises
+    ------
+    ValueError
+        For another kind of spec or an option out of range.
+    HostNotAllowedError
+        For a host that is not allowed.
+    ModelError
+        If the server cannot be reached or its metadata is unusable.
+    """
+    limits = BROWSER_LIMITS if limits is None else limits
+    if not isinstance(text, str) or len(text) > 10_000:
+        raise ValueError("an inference server URL (or JSON spec) of at most 10,000 characters is expected")
+    base, opts = _parse_spec(text)
+    if not base.lower().startswith(("http://", "https://")):
+        raise ValueError(f"only inference server URLs (http(s)://host:port/v2/models/<name>) can be used here, not "
+                         f"{base[:60]!r}")
+    unknown = set(opts) - _BROWSER_OPTIONS
+    if unknown:
+        raise ValueError(f"option(s) {', '.join(sorted(unknown))} cannot be set here; allowed: "
+                         f"{', '.join(sorted(_BROWSER_OPTIONS))}")
+    given = {"n": n, "alphabet": alphabet, "output": output}
+    opts.update({k: v for k, v in given.items() if v is not None})
+    for key, (lo, hi) in limits.items():
+        if key in opts:
+            v = opts[key]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
+                raise ValueError(f"option {key} must be a number from {lo:g} to {hi:g}, got {v!r}")
+            if isinstance(lo, int) and isinstance(hi, int) and not float(v).is_integer():
+                raise ValueError(f"option {key} must be a whole number, got {v!r}")
+    check_host(base, allowed_hosts)
+    return HttpModel(base, allowed_hosts=list(allowed_hosts), **opts)

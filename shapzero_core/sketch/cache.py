@@ -8,15 +8,21 @@ every finished block with its length and sha256: a block whose file is missing, 
 length, non-finite or whose checksum differs is reported and queried again, never used.
 
 A block file is written to a temporary name and renamed, then the manifest is rewritten the same way, so a
-crash at any moment leaves only whole, verified blocks behind.
+crash at any moment leaves only whole, verified blocks behind. Both happen under a lock on ``.lock`` in the
+folder, and the manifest on disk is merged before it is rewritten, so sketches of the same model and plan
+running at once into one cache folder keep each other's blocks. A manifest that cannot be read or has the wrong
+structure is reported and every block is queried again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +36,32 @@ __all__ = ["CACHE_FORMAT", "QueryCache"]
 
 CACHE_FORMAT = "shapzero-query-cache"
 CACHE_VERSION = 1
+
+
+def _valid_manifest(m: Any) -> bool:
+    """The manifest has the structure this module writes (types included)."""
+    if not isinstance(m, dict) or m.get("format") != CACHE_FORMAT or not isinstance(m.get("blocks", {}), dict):
+        return False
+    if not all(isinstance(m.get(k), str) for k in ("plan_hash", "model_identity")):
+        return False
+    return all(isinstance(k, str) and isinstance(v, dict) and isinstance(v.get("sha256"), str)
+               and isinstance(v.get("length"), int) for k, v in m["blocks"].items())
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created if missing) between processes (no-op where flock is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path, "a+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 def _npy_bytes(values: np.ndarray) -> bytes:
@@ -57,16 +89,31 @@ class QueryCache:
         self.model_identity = model_identity
         safe_id = "".join(ch for ch in model_identity if ch.isalnum())[:16] or "model"
         self.dir = Path(root) / f"{safe_id}-{plan.hash[:16]}"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=self.dir, prefix=".write-test.")  # fail now, not after a block
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as e:
+            if isinstance(e, FileExistsError | NotADirectoryError):
+                block = self.dir
+                while not block.exists() and block != block.parent:
+                    block = block.parent
+                what = f"{block} is a file, not a folder"
+            else:
+                what = f"{e.strerror or type(e).__name__}: {e.filename or self.dir}"
+            raise SketchError(f"{root}: cannot keep the query cache there ({what}); choose another cache folder "
+                              "(CLI: --cache DIR) or run without a cache (--no-cache)") from None
         self.manifest_path = self.dir / "manifest.json"
+        self._lock_path = self.dir / ".lock"
         self.problems: list[str] = []  # blocks found damaged and re-queried (for the report)
         if self.manifest_path.exists():
             try:
                 m = json.loads(self.manifest_path.read_text("utf-8"))
-                if not isinstance(m, dict) or m.get("format") != CACHE_FORMAT:
-                    raise ValueError("not a query-cache manifest")
-            except (OSError, ValueError) as e:
-                self.problems.append(f"manifest unreadable ({e}); every block is queried again")
+                if not _valid_manifest(m):
+                    raise ValueError("not a query-cache manifest, or damaged")
+            except (OSError, ValueError, RecursionError) as e:
+                self.problems.append(f"query cache manifest unreadable ({e}); every block is queried again")
                 m = None
             if m is not None and (m.get("plan_hash") != plan.hash or m.get("model_identity") != model_identity):
                 raise SketchError(
@@ -118,11 +165,26 @@ class QueryCache:
         return values
 
     def save(self, name: str, values: np.ndarray) -> None:
-        """Store a finished block (atomically), then record it in the manifest (atomically)."""
+        """Store a finished block (atomically), then record it in the manifest (atomically), under the folder's
+        lock, merging blocks another process recorded meanwhile."""
         data = _npy_bytes(values)
-        _atomic_write(self.dir / f"{name}.npy", data)
-        self.manifest["blocks"][name] = {"length": int(values.shape[0]), "sha256": hashlib.sha256(data).hexdigest()}
-        _atomic_write(self.manifest_path, json.dumps(self.manifest, indent=1, sort_keys=True).encode("utf-8"))
+        entry = {"length": int(values.shape[0]), "sha256": hashlib.sha256(data).hexdigest()}
+        try:
+            with _locked(self._lock_path):
+                _atomic_write(self.dir / f"{name}.npy", data)
+                try:
+                    disk = json.loads(self.manifest_path.read_text("utf-8"))
+                except (OSError, ValueError, RecursionError):
+                    disk = None
+                if _valid_manifest(disk) and disk["plan_hash"] == self.plan.hash and (
+                        disk["model_identity"] == self.model_identity):
+                    for k, v in disk["blocks"].items():
+                        self.manifest["blocks"].setdefault(k, v)
+                self.manifest["blocks"][name] = entry
+                _atomic_write(self.manifest_path, json.dumps(self.manifest, indent=1, sort_keys=True).encode())
+        except OSError as e:
+            raise SketchError(f"{self.dir}: cannot write the query cache ({e.strerror or e}); free some space or "
+                              "choose another cache folder") from e
 
     def finished(self) -> list[str]:
         """Names of the blocks recorded as finished (not yet verified)."""

@@ -4,7 +4,10 @@ Fourier transform, tune the noise threshold on held-out sequences and refit by l
 Phases and their progress stages:
 
 ``query``   every training block and the test set, chunk by chunk through the executor; each finished block
-            is cached (see :mod:`shapzero_core.sketch.cache`) before the next progress event.
+            is cached (see :mod:`shapzero_core.sketch.cache`) before the next progress event. A model whose
+            answers can go out of step (an external program: it has ``confirm_in_step``) confirms them first,
+            when each block finishes (in the task itself on other processes); a block it cannot confirm (a
+            protocol error, a crash mid-batch) is not cached and is queried again.
 ``decode``  the b-dimensional FFTs of all blocks.
 ``tune``    one peeling (+ refit) per candidate noise level, scored by NMSE on the *validation* half of the
             held-out sequences (skipped when ``noise_sd`` is given).
@@ -50,7 +53,7 @@ class _BadOutput(ModelError):
         self.row = row
 
 
-def evaluate_chunk(model: Callable[[np.ndarray], Any], chunk: QueryChunk) -> np.ndarray:
+def evaluate_chunk(model: Callable[[np.ndarray], Any], chunk: QueryChunk, confirm: bool = False) -> np.ndarray:
     """Evaluate one chunk of queries (an executor task; module level so that it pickles by name).
 
     Parameters
@@ -58,6 +61,9 @@ def evaluate_chunk(model: Callable[[np.ndarray], Any], chunk: QueryChunk) -> np.
     model : callable
         ``int8 (N, n) -> float (N,)``.
     chunk : QueryChunk
+    confirm : bool
+        Call ``model.confirm_in_step()`` (if it has one) after the chunk, so that its answers are known to be
+        in step when they return (tasks on other processes, where the sketch cannot confirm them later).
 
     Returns
     -------
@@ -73,6 +79,8 @@ def evaluate_chunk(model: Callable[[np.ndarray], Any], chunk: QueryChunk) -> np.
     N = X.shape[0]
     try:
         y = model(X)
+        if confirm and callable(getattr(model, "confirm_in_step", None)):
+            model.confirm_in_step()
     except ModelError:
         raise
     except Exception as e:
@@ -120,6 +128,7 @@ def run_chunks(
     *,
     locate: Callable[[ModelError, QueryChunk], ModelError] | None = None,
     what: str = "the sketch",
+    confirm_each: bool = False,
 ) -> None:
     """Evaluate chunks inline or through ``executor`` with at most ``window`` tasks in flight.
 
@@ -128,9 +137,11 @@ def run_chunks(
     checked between chunks (raises :class:`~shapzero_core.progress.Cancelled` naming ``what``); a
     :class:`ModelError` of a chunk is re-raised as ``locate(error, chunk)`` (default: names the query block
     and rows). On an error or cancel, chunks already running finish and their results still reach
-    ``on_result`` before the exception propagates.
+    ``on_result`` before the exception propagates. ``confirm_each``: every task confirms its answers
+    (``evaluate_chunk(..., confirm=True)``), for models that run in other processes.
     """
     locate = locate or _located
+    extra = {"confirm": True} if confirm_each else {}
     if executor is None:
         for ch in chunks:
             if cancel is not None:
@@ -149,7 +160,7 @@ def run_chunks(
             ch = next(it, None)
             if ch is None:
                 return
-            pending[executor.submit(evaluate_chunk, model, ch)] = ch
+            pending[executor.submit(evaluate_chunk, model, ch, **extra)] = ch
 
     try:
         fill()
@@ -171,8 +182,16 @@ def run_chunks(
         done, _ = cf.wait(list(pending))  # tasks already running finish their batch (at most one each)
         for f in done:  # keep what they queried: a block they complete is cached before the error propagates
             if not f.cancelled() and f.exception() is None:
-                on_result(pending[f], f.result())
+                try:
+                    on_result(pending[f], f.result())
+                except ModelError:  # a block the model cannot confirm is not cached: it is queried again
+                    pass
         raise
+
+
+def runs_in_process(executor: cf.Executor | None) -> bool:
+    """Whether tasks call the very model object given (inline, thread pools) rather than a copy elsewhere."""
+    return executor is None or isinstance(executor, cf.ThreadPoolExecutor) or getattr(executor, "kind", None) == "thread"
 
 
 def task_window(executor: cf.Executor | None) -> int:
@@ -215,12 +234,18 @@ def _query_all(
     cached = sum(sizes[nm] for nm in values)
     todo = [nm for nm in names if nm not in values]
     total = plan.num_queries
-    state = {"done": cached, "t0": time.perf_counter(), "queried": 0}
+    state = {"done": cached, "t0": time.perf_counter(), "queried": 0, "unconfirmable": False}
     progress("query", cached, total,
              f"{cached:,} of {total:,} queries cached, {total - cached:,} to go" if cached else
              f"querying the model: {total:,} queries in {len(names)} blocks")
     buffers: dict[str, np.ndarray] = {}
     filled: dict[str, int] = {}
+    # a model whose answers can go out of step (confirm_in_step) confirms them before a block is cached: here
+    # when the block is finished (the model runs in this process), else in each task on the worker
+    confirm = getattr(model, "confirm_in_step", None)
+    confirm = confirm if callable(confirm) else None
+    in_process = runs_in_process(executor)
+    confirm_here = confirm is not None and in_process
 
     def chunks() -> Iterable[QueryChunk]:
         for nm in todo:
@@ -237,6 +262,19 @@ def _query_all(
         state["queried"] += ch.stop - ch.start
         if filled[ch.block] == sizes[ch.block]:
             values[ch.block] = buffers.pop(ch.block)
+            if confirm_here:
+                # every model call is covered by the first confirmation after it, so a block whose own
+                # confirmation passes (and none before failed) was answered in step; after a failure nothing more
+                # is cached (other blocks may hold answers the failed confirmation covered)
+                try:
+                    if state["unconfirmable"]:
+                        raise ModelError("an earlier confirmation failed")
+                    confirm()  # raises if the answers may be out of step
+                except ModelError as e:
+                    state["unconfirmable"] = True
+                    del values[ch.block]
+                    where = "the held-out test set" if ch.block == "test" else f"query block {ch.block}"
+                    raise ModelError(f"{where}: {e}; the block is not cached (blocks finished before are)") from e
             if cache is not None:
                 cache.save(ch.block, values[ch.block])
         dt = time.perf_counter() - state["t0"]
@@ -245,7 +283,8 @@ def _query_all(
         eta = f", ETA {left / rate:,.0f} s" if rate > 0 else ""
         progress("query", state["done"], total, f"{state['done']:,}/{total:,} queries ({rate:,.0f}/s{eta})")
 
-    run_chunks(model, chunks(), executor, task_window(executor), on_result, cancel)
+    run_chunks(model, chunks(), executor, task_window(executor), on_result, cancel,
+               confirm_each=confirm is not None and not in_process)
     stats = {"cached": cached, "queried": state["queried"], "damaged_blocks": len(cache.problems) if cache else 0}
     return values, stats
 
