@@ -14,6 +14,7 @@ from ..fourier import FourierSketch
 from ..refine import RefinedShap, sketch_error_bars
 from ..sequences import SequenceSet
 from ..shapley import Interactions, baseline, interactions, shap_values
+from ..strings import DecodedSequences
 from ..template import Template
 
 
@@ -95,9 +96,14 @@ class Explanation:
         return self.template.fixed_letters() if self.template is not None else {}
 
     @property
-    def sequences(self) -> list[str]:
-        """The sequences as strings."""
-        return self.alphabet.decode(self.X) if self.N else []
+    def sequences(self) -> DecodedSequences:
+        """The sequences as strings: a read-only list-like view that decodes only the rows it is asked for
+        (``ex.sequences[row]`` on a page redraw decodes one sequence, not all N)."""
+        X = self.X
+        if X.flags.writeable:
+            X = X.view()
+            X.setflags(write=False)
+        return DecodedSequences(X, self.alphabet)
 
     def subset(self, mask: np.ndarray | Sequence[int] | Sequence[bool]) -> Explanation:
         """The explanation restricted to a boolean mask of length ``N`` or to 0-based row indices."""
