@@ -31,6 +31,14 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .alphabet import Alphabet
+from .background import (
+    DEFAULT_PSEUDOCOUNT,
+    Background,
+    background_baseline,
+    background_mobius,
+    background_shap,
+    resolve_background,
+)
 from .fourier import _CHUNK_ELEMS, FourierSketch, term_values
 
 __all__ = ["INDICES", "Interactions", "baseline", "interactions", "shap_values"]
@@ -54,12 +62,22 @@ _ALIASES = {
 _MAX_SUBSET_DEGREE = 16  # all-order SII/Banzhaf enumerate 2^d subsets of a degree-d support
 
 
-def baseline(sketch: FourierSketch) -> float:
-    """``F[0]``: the value of the empty coalition (mean of the model over all sequences).
+def _non_uniform(sketch: FourierSketch, background: object, pseudocount: float) -> Background | None:
+    """The resolved background, or None for the uniform game (the fast path)."""
+    if background is None or (isinstance(background, str) and background.strip().lower() == "uniform"):
+        return None
+    bg = resolve_background(sketch, background, pseudocount)  # type: ignore[arg-type]
+    return None if bg.is_uniform else bg
 
-    Efficiency: ``shap_values(sketch, X).sum(1) == sketch.predict(X) - baseline(sketch)``.
+
+def baseline(sketch: FourierSketch, background: object = None, pseudocount: float = DEFAULT_PSEUDOCOUNT) -> float:
+    """The value of the empty coalition: ``F[0]`` (the model's mean over all sequences) for the uniform
+    background, ``E_{z ~ p} f(z)`` for a background ``p`` (see :mod:`shapzero_core.background`).
+
+    Efficiency: ``shap_values(sketch, X, bg).sum(1) == sketch.predict(X) - baseline(sketch, bg)``.
     """
-    return sketch.mean
+    bg = _non_uniform(sketch, background, pseudocount)
+    return sketch.mean if bg is None else background_baseline(sketch, bg)
 
 
 def _nonzero_part(sketch: FourierSketch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -73,8 +91,9 @@ def _chunks(N: int, K: int) -> range:
     return range(0, N, step)
 
 
-def shap_values(sketch: FourierSketch, X: np.ndarray) -> np.ndarray:
-    """Exact SHAP values under the uniform background.
+def shap_values(sketch: FourierSketch, X: np.ndarray, background: object = None,
+                pseudocount: float = DEFAULT_PSEUDOCOUNT) -> np.ndarray:
+    """Exact SHAP values (interventional, against a background; uniform by default).
 
     Parameters
     ----------
@@ -82,14 +101,24 @@ def shap_values(sketch: FourierSketch, X: np.ndarray) -> np.ndarray:
         Sparse transform of the model, ``K`` coefficients over sequences of length ``n``.
     X : numpy.ndarray
         ``int (N, n)`` letter codes in ``[0, q)``.
+    background : None, "uniform", Background, numpy.ndarray or SequenceSet
+        What fills the positions outside a coalition: uniform letters (default), a table ``(n, q)`` of
+        per-position letter probabilities, or sequences whose per-position frequencies are used (with
+        ``pseudocount``). See :func:`shapzero_core.background.resolve_background`. A non-uniform background
+        costs ``O(|k|^2)`` per coefficient instead of ``O(|k|)``.
+    pseudocount : float
+        For a background given as sequences.
 
     Returns
     -------
     numpy.ndarray
         ``float64 (N, n)``: ``phi[s, i]`` is the SHAP value of position ``i`` (0-based) in sequence ``s``.
-        Rows sum to ``sketch.predict(X) - baseline(sketch)``.
+        Rows sum to ``sketch.predict(X) - baseline(sketch, background)``.
     """
     X = sketch.check_sequences(X)
+    bg = _non_uniform(sketch, background, pseudocount)
+    if bg is not None:
+        return background_shap(sketch, X, bg)
     loc, coef, deg = _nonzero_part(sketch)
     N = X.shape[0]
     out = np.zeros((N, sketch.n), dtype=np.float64)
@@ -322,7 +351,8 @@ class Interactions:
 
 
 def interactions(
-    sketch: FourierSketch, X: np.ndarray, index: str = "mobius", order: int | None = None
+    sketch: FourierSketch, X: np.ndarray, index: str = "mobius", order: int | None = None,
+    background: object = None, pseudocount: float = DEFAULT_PSEUDOCOUNT,
 ) -> Interactions:
     """Exact interaction values of every sequence in ``X``.
 
@@ -340,6 +370,9 @@ def interactions(
     order : int, optional
         Maximal order. Required meaning for ``"faith-shap"`` and ``"stii"`` (default 2 there); for the
         others it limits the sets returned (default: all orders).
+    background, pseudocount
+        As for :func:`shap_values`. Under a non-uniform background every nonempty subset of every support
+        gets a Möbius coefficient (``2^|k|`` per coefficient; terms of order above 16 are refused).
 
     Returns
     -------
@@ -355,7 +388,8 @@ def interactions(
     if name in ("faith-shap", "stii") and order is None:
         order = 2
     X = sketch.check_sequences(X)
-    supports, A = _mobius_values(sketch, X)
+    bg = _non_uniform(sketch, background, pseudocount)
+    supports, A = _mobius_values(sketch, X) if bg is None else background_mobius(sketch, X, bg)
     sets, W = _transfer(supports, name, order)
     values = np.asarray(A @ W) if len(sets) else np.zeros((X.shape[0], 0))
     return Interactions(sets=sets, values=values, index=name, order=order, X=X, alphabet=sketch.alphabet)

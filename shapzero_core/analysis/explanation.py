@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..alphabet import Alphabet
+from ..background import DEFAULT_PSEUDOCOUNT, Background, resolve_background
 from ..fourier import FourierSketch
 from ..refine import RefinedShap, sketch_error_bars
 from ..sequences import SequenceSet
@@ -45,6 +46,9 @@ class Explanation:
         the template's *full* coordinates; fixed positions have SHAP exactly 0 and are in no interaction set.
     stderr : numpy.ndarray or None
         ``float64 (N, n)`` uncertainty of every SHAP value (None: unknown), of the kind ``stderr_kind``.
+    background : Background or None
+        What the values are measured against (None: the uniform background). ``baseline`` is then
+        ``E_{z ~ background} f(z)``.
     stderr_kind : str
         ``"refined"``: standard errors of values refined with the model
         (:func:`shapzero_core.refine.refine_shap`); ``"trust check"``: sketch-only values, the calibrated
@@ -63,6 +67,7 @@ class Explanation:
     template: Template | None = None
     stderr: np.ndarray | None = None
     stderr_kind: str = ""
+    background: Background | None = None
 
     def __post_init__(self) -> None:
         N = len(self.ids)
@@ -130,6 +135,7 @@ class Explanation:
             template=self.template,
             stderr=self.stderr[idx] if self.stderr is not None else None,
             stderr_kind=self.stderr_kind,
+            background=self.background,
         )
 
 
@@ -169,7 +175,7 @@ def full_codes(sketch: FourierSketch, X: np.ndarray, name: str = "X") -> np.ndar
 
 
 def full_interactions(sketch: FourierSketch, X: np.ndarray, index: str = "mobius",
-                      order: int | None = None) -> Interactions:
+                      order: int | None = None, background: object = None) -> Interactions:
     """:func:`shapzero_core.shapley.interactions` of full-length sequences, in full coordinates.
 
     ``X`` as for :func:`full_codes`. With a template, the closed forms run on the free positions and the
@@ -178,8 +184,8 @@ def full_interactions(sketch: FourierSketch, X: np.ndarray, index: str = "mobius
     Xf = full_codes(sketch, X)
     tpl = sketch.template
     if tpl is None:
-        return interactions(sketch, Xf, index=index, order=order)
-    inter = interactions(sketch, tpl.restrict(Xf, check=False), index=index, order=order)
+        return interactions(sketch, Xf, index=index, order=order, background=background)
+    inter = interactions(sketch, tpl.restrict(Xf, check=False), index=index, order=order, background=background)
     free = tpl.free
     sets = tuple(tuple(int(free[p]) for p in S) for S in inter.sets)
     return Interactions(sets=sets, values=inter.values, index=inter.index, order=inter.order, X=Xf,
@@ -192,6 +198,8 @@ def explain_sequences(
     index: str = "mobius",
     order: int | None = None,
     with_interactions: bool = True,
+    background: object = None,
+    pseudocount: float = DEFAULT_PSEUDOCOUNT,
 ) -> Explanation:
     """Explain every sequence: SHAP values, predictions and (optionally) interactions.
 
@@ -206,6 +214,12 @@ def explain_sequences(
         Interaction index and maximal order, see :func:`shapzero_core.shapley.interactions`.
     with_interactions : bool
         Skip the interactions if False.
+    background, pseudocount
+        What the values are measured against: None / ``"uniform"`` (default), ``"data"`` (the letter
+        frequencies of ``seqs`` themselves), a table ``(L, q)`` or sequences; see
+        :func:`shapzero_core.background.resolve_background` (full-length tables and sequences are restricted
+        to a template's free positions). The trust check's error bars describe the uniform game, so a
+        non-uniform background gives values without ``stderr``.
 
     Returns
     -------
@@ -232,16 +246,21 @@ def explain_sequences(
         ids, extra = [f"seq_{i + 1}" for i in range(len(X))], pd.DataFrame(index=pd.RangeIndex(len(X)))
     X = full_codes(sketch, X)
     X_free = tpl.restrict(X, check=False) if tpl is not None else X
-    phi = shap_values(sketch, X_free)
-    b = baseline(sketch)
-    pred = phi.sum(axis=1) + b  # efficiency: sum_i phi_i = f(x) - F[0]
-    se = sketch_error_bars(sketch, X.shape[0])
+    if isinstance(background, str) and background.strip().lower() == "data":
+        background = X
+    bg = resolve_background(sketch, background, pseudocount)
+    bg_arg = None if bg.is_uniform else bg
+    phi = shap_values(sketch, X_free, background=bg_arg)
+    b = baseline(sketch, bg_arg)
+    pred = phi.sum(axis=1) + b  # efficiency: sum_i phi_i = f(x) - v(empty)
+    se = sketch_error_bars(sketch, X.shape[0]) if bg_arg is None else None
     if tpl is not None:
         phi = tpl.to_full(phi)  # fixed positions are not players: SHAP exactly 0
         se = tpl.to_full(se) if se is not None else None  # ... and carry no error
-    inter = full_interactions(sketch, X, index=index, order=order) if with_interactions else None
+    inter = (full_interactions(sketch, X, index=index, order=order, background=bg_arg)
+             if with_interactions else None)
     return Explanation(ids, X, sketch.alphabet, phi, pred, b, inter, extra.reset_index(drop=True), template=tpl,
-                       stderr=se, stderr_kind="trust check" if se is not None else "")
+                       stderr=se, stderr_kind="trust check" if se is not None else "", background=bg_arg)
 
 
 def refined_explanation(expl: Explanation, refined: RefinedShap) -> Explanation:
@@ -253,6 +272,9 @@ def refined_explanation(expl: Explanation, refined: RefinedShap) -> Explanation:
     interactions stay the sketch's. With a template, ``refined`` is in the sketch's free coordinates (what
     :func:`~shapzero_core.refine.refine_shap` returns for a templated model) and is mapped to full positions.
     """
+    if expl.background is not None:
+        raise ValueError("refined values explain the uniform background; this explanation is against "
+                         f"{expl.background.description}: explain with the uniform background to refine")
     tpl = expl.template
     values, stderr = refined.values, refined.stderr
     X_ref = expl.X

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..background import DEFAULT_PSEUDOCOUNT, Background, background_hypothetical
 from ..fourier import _CHUNK_ELEMS, FourierSketch
+from ..shapley import _non_uniform
 
 
 # ============================================================================================== modisco
-def hypothetical_shap(sketch: FourierSketch, X: np.ndarray) -> np.ndarray:
+def hypothetical_shap(sketch: FourierSketch, X: np.ndarray, background: object = None,
+                      pseudocount: float = DEFAULT_PSEUDOCOUNT) -> np.ndarray:
     """SHAP value every letter would receive at every position, the rest of the sequence unchanged.
 
     ``H[s, a, i] = phi_i(x_s with x_i := a)``, computed in closed form from the sketch (no model calls):
@@ -28,6 +31,9 @@ def hypothetical_shap(sketch: FourierSketch, X: np.ndarray) -> np.ndarray:
     X : numpy.ndarray
         ``int (N, L)`` sequences as for :func:`~shapzero_core.analysis.explain_sequences` (with a template:
         full length, or its free positions).
+    background, pseudocount
+        As for :func:`shapzero_core.shapley.shap_values` (default uniform). Under a non-uniform background the
+        letters' values no longer sum to 0 at a position (the background's own letters are the reference).
 
     Returns
     -------
@@ -38,14 +44,17 @@ def hypothetical_shap(sketch: FourierSketch, X: np.ndarray) -> np.ndarray:
     from .explanation import full_codes
 
     tpl = sketch.template
+    bg = _non_uniform(sketch, background, pseudocount)
     if tpl is not None:
         Xf = tpl.restrict(full_codes(sketch, X), check=False)
-        return tpl.to_full(_hypothetical_free(sketch, Xf), axis=2)
-    return _hypothetical_free(sketch, sketch.check_sequences(X))
+        return tpl.to_full(_hypothetical_free(sketch, Xf, bg), axis=2)
+    return _hypothetical_free(sketch, sketch.check_sequences(X), bg)
 
 
-def _hypothetical_free(sketch: FourierSketch, X: np.ndarray) -> np.ndarray:
+def _hypothetical_free(sketch: FourierSketch, X: np.ndarray, bg: Background | None = None) -> np.ndarray:
     """:func:`hypothetical_shap` in the sketch's own coordinates (``X`` validated ``int8 (N, n)``)."""
+    if bg is not None:
+        return background_hypothetical(sketch, X, bg)
     q, n = sketch.q, sketch.n
     deg = sketch.degrees
     keep = deg > 0
