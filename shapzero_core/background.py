@@ -47,6 +47,7 @@ __all__ = [
     "background_hypothetical",
     "background_mobius",
     "background_shap",
+    "load_background",
     "resolve_background",
 ]
 
@@ -380,3 +381,93 @@ def background_mobius(
             cols.append(vals.real)
         A[s : s + step] = np.asarray(S.T @ np.concatenate(cols, axis=1).T).T
     return tuple(sets[j] for j in order), A
+
+
+# ============================================================================================== files
+def load_background(
+    spec: str,
+    sketch: FourierSketch,
+    sequences: SequenceSet | None = None,
+    pseudocount: float = DEFAULT_PSEUDOCOUNT,
+    max_bytes: int = 200 * 1024 * 1024,
+) -> Background:
+    """A background named on a command line: ``uniform``, ``data`` or a file.
+
+    Parameters
+    ----------
+    spec : str
+        ``"uniform"``; ``"data"`` (the letter frequencies of ``sequences``, the sequences being explained); or
+        a path: ``.npy`` (a float table ``(n, q)``, read with ``allow_pickle=False``), a ``.tsv`` / ``.csv``
+        table whose columns are the alphabet's letters (one row per position, an optional ``position`` column;
+        rows are normalised if they hold counts), or any sequence file :func:`~shapzero_core.sequences.read_sequences`
+        reads (its letter frequencies, with ``pseudocount``).
+    sketch : FourierSketch
+    sequences : SequenceSet, optional
+        Needed for ``"data"``.
+    pseudocount : float
+    max_bytes : int
+        Largest file read.
+
+    Raises
+    ------
+    ValueError
+        A clear one-line reason (unknown name, missing file, bad table, no usable sequence).
+    """
+    import os
+
+    import pandas as pd
+
+    from .sequences import read_sequences
+
+    key = spec.strip()
+    if key.lower() == "uniform":
+        return resolve_background(sketch, None)
+    if key.lower() == "data":
+        if sequences is None or len(sequences) == 0:
+            raise ValueError("background 'data' uses the explained sequences' letter frequencies: there are none")
+        bg = resolve_background(sketch, sequences, pseudocount)
+        return Background(bg.probs, "data", bg.description.replace("data:", "data (the explained sequences):"),
+                          bg.pseudocount, bg.n_sequences)
+    if not os.path.isfile(key):
+        raise ValueError(f"background {spec!r}: not 'uniform', 'data' or an existing file")
+    if os.path.getsize(key) > max_bytes:
+        raise ValueError(f"background file {spec} is larger than {max_bytes / 2**20:.0f} MB")
+    low = key.lower()
+    if low.endswith(".npy"):
+        try:
+            arr = np.load(key, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise ValueError(f"background file {spec}: not a numeric .npy table ({e})") from e
+        bg = resolve_background(sketch, np.asarray(arr, dtype=np.float64) if arr.dtype.kind in "fiu" else arr)
+        return Background(bg.probs, "table", f"table from {os.path.basename(key)}")
+    letters = list(sketch.alphabet.letters)
+    if low.endswith((".tsv", ".csv", ".tsv.gz", ".csv.gz")):
+        sep = "\t" if ".tsv" in low else ","
+        try:
+            head = pd.read_csv(key, sep=sep, nrows=0)
+        except (ValueError, OSError, pd.errors.ParserError) as e:
+            raise ValueError(f"background file {spec}: unreadable table ({e})") from e
+        cols = [str(c).strip().upper() for c in head.columns]
+        if set(letters) <= set(cols):
+            df = pd.read_csv(key, sep=sep)
+            df.columns = cols
+            if "POSITION" in df.columns:
+                df = df.sort_values("POSITION")
+            try:
+                T = df[letters].to_numpy(dtype=np.float64)
+            except ValueError as e:
+                raise ValueError(f"background file {spec}: the letter columns must hold numbers ({e})") from e
+            if (T < 0).any() or not np.isfinite(T).all():
+                raise ValueError(f"background file {spec}: negative or missing entries")
+            sums = T.sum(axis=1, keepdims=True)
+            if (sums <= 0).any():
+                raise ValueError(f"background file {spec}: a row with no weight")
+            bg = resolve_background(sketch, T / sums)
+            return Background(bg.probs, "table", f"table from {os.path.basename(key)}")
+    seqs = read_sequences(key, alphabet=sketch.alphabet, n=sketch.sequence_length, template=sketch.template,
+                          max_bytes=max_bytes)
+    if len(seqs) == 0:
+        raise ValueError(f"background file {spec}: no usable sequence of length {sketch.sequence_length}")
+    bg = resolve_background(sketch, seqs, pseudocount)
+    return Background(bg.probs, "data", bg.description.replace("data:", f"data ({os.path.basename(key)}):"),
+                      bg.pseudocount, bg.n_sequences)

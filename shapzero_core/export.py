@@ -60,6 +60,7 @@ from .analysis import (
     split_interaction_summary,
     top_interactions,
 )
+from .background import Background
 from .fourier import FourierSketch
 from .sequences import SequenceSet
 
@@ -386,7 +387,7 @@ def modisco_arrays(expl: Explanation, sketch: FourierSketch | None = None) -> di
     ohe = expl.alphabet.one_hot(expl.X, layout="NQL", dtype=np.float32)
     out = {"ohe": ohe, "shap": (ohe * expl.shap[:, None, :]).astype(np.float32)}
     if sketch is not None:
-        out["hyp_shap"] = hypothetical_shap(sketch, expl.X)
+        out["hyp_shap"] = hypothetical_shap(sketch, expl.X, background=expl.background)
     return out
 
 
@@ -437,6 +438,10 @@ class ExportConfig:
         ``run.json``).
     compare_column, compare_values
         Optional difference logo between two values of an input column.
+    background : optional
+        What the values are measured against (default uniform): anything
+        :func:`~shapzero_core.analysis.explain_sequences` takes (``"data"``, a table, a
+        :class:`~shapzero_core.background.Background`); recorded in ``run.json``.
     """
 
     index: str = "mobius"
@@ -452,6 +457,14 @@ class ExportConfig:
     motifs: bool = False
     compare_column: str | None = None
     compare_values: tuple[Any, Any] | None = None
+    background: Any = None
+
+
+def background_record(bg: Background | None) -> dict[str, Any]:
+    """The background entry of a run record (``{"source": "uniform", ...}`` for the uniform game)."""
+    if bg is None:
+        return {"source": "uniform", "description": "uniform: every letter equally likely at every position"}
+    return bg.to_record()
 
 
 @dataclass(frozen=True)
@@ -550,7 +563,8 @@ def export_all(
     if len(seqs) == 0:
         raise ValueError(f"no sequences to export from {seqs.source} (all {len(seqs.rejected)} rejected)")
     step("explain")
-    expl = timed("explain", lambda: explain_sequences(sketch, seqs, index=cfg.index, order=cfg.order))
+    expl = timed("explain", lambda: explain_sequences(sketch, seqs, index=cfg.index, order=cfg.order,
+                                                      background=cfg.background))
 
     step("tables")
     files["shap_long"] = timed("shap_long", lambda: write_table(shap_table(expl), out / "shap_long", tf))
@@ -659,6 +673,7 @@ def export_all(
             "notes": list(seqs.notes),
         },
         "stderr": {"kind": expl.stderr_kind or None, "meaning": stderr_note(expl)},
+        "background": background_record(expl.background),
         "parameters": {
             "index": expl.interactions.index if expl.interactions is not None else None,
             "order": expl.interactions.order if expl.interactions is not None else None,

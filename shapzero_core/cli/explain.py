@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import UserError
+from ._background import add_background_arguments, resolve_background_argument
 
 _TABLE_FORMATS = ("csv", "parquet")
 
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seq-column", default=None, help="CSV/TSV column holding the sequences")
     p.add_argument("--id-column", default=None, help="CSV/TSV column holding the ids")
     p.add_argument("--max-mb", type=float, default=200.0, help="largest sequence file in MB (default 200)")
+    add_background_arguments(p)
     ref = p.add_argument_group(
         "refine with the model (unbiased SHAP values with standard errors; the sketch as a control variate)")
     ref.add_argument("--refine", action="store_true",
@@ -90,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--target-se must be > 0")
     if args.workers < 1:
         raise UserError("--workers must be >= 1")
+    if args.refine and args.background.strip().lower() != "uniform":
+        raise UserError("--refine explains the uniform background (the model's refined values); drop --background "
+                        "or --refine")
     sketch = FourierSketch.load(args.sketch)
     seqs = read_sequences(args.sequences, alphabet=sketch.alphabet, n=sketch.sequence_length, template=sketch.template, format=args.seq_format,
                           seq_column=args.seq_column, id_column=args.id_column,
@@ -98,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         reasons = "; ".join(seqs.rejected["reason"].astype(str).head(3))
         raise UserError(f"{args.sequences}: no usable sequence of length {sketch.sequence_length} ({len(seqs.rejected)} rejected, "
                         f"e.g. {reasons})")
+    background = resolve_background_argument(args, sketch, seqs)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     sets = int(np.unique(sketch.locations != 0, axis=0).shape[0]) if args.interactions else 0
@@ -110,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         for start in range(0, len(seqs), step):
             part = seqs.subset(np.arange(start, min(start + step, len(seqs))))
             expl = explain_sequences(sketch, part, index=args.interactions or "mobius", order=args.order,
-                                     with_interactions=args.interactions is not None)
+                                     with_interactions=args.interactions is not None, background=background)
             if args.refine:
                 expl = _refine(args, sketch, expl)
             writers["shap"].write(shap_table(expl))
@@ -127,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     print(seqs.summary(), file=sys.stderr)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
+    print(f"background: {background.description}", file=sys.stderr)
     print(f"stderr: {stderr_note(expl)}", file=sys.stderr)
     print(f"wrote {', '.join(str(p) for p in written)}")
     return 0

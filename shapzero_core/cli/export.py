@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import UserError
+from ._background import add_background_arguments, resolve_background_argument
 
 _FIGURE_FORMATS = ("svg", "pdf", "png")
 _TABLE_FORMATS = ("csv", "parquet")
@@ -67,6 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="difference logo of sequences with COLUMN == A minus COLUMN == B")
     p.add_argument("--max-mb", type=float, default=200.0, help="largest sequence file in MB (default 200)")
     p.add_argument("--quiet", action="store_true", help="print only errors")
+    add_background_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -127,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         motifs=args.motifs,
         compare_column=compare_column,
         compare_values=compare_values,
+        background=resolve_background_argument(args, sketch, seqs),
     )
 
     def progress(stage: str, done: int, total: int, message: str) -> None:
