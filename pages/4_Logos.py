@@ -12,6 +12,7 @@ w.page_frame("logos")
 w.header("Logos", "Letters scaled by their SHAP value: above the axis they raise the prediction, below they "
          "lower it. Positions are 1-based.")
 ctx = w.require_context()
+ctx = w.background_selector(ctx, "logo_background")
 ex = cache.explanation(ctx)
 
 same = st.toggle("Same y-axis for both logos", value=False, key="logo_same_axis",
@@ -78,7 +79,10 @@ with one_slot:
                 f"{ex.shap[row].sum():+.4f}")
     refining.sequence_logos(ctx, ex, row, yr)
     st.caption(f"Sequence: `{seq}`")
-    refining.refine_controls(ctx, row, mask, what)
+    if ctx.background is None:
+        refining.refine_controls(ctx, row, mask, what)
+    else:
+        st.caption("Refining with the model explains the uniform background: choose *Uniform letters* to refine.")
 w.plotly(fig_all, key="logo_all_chart")
 st.caption("Each letter's height is the mean SHAP value at that position over the sequences carrying it; "
            "letters never seen at a position are left out."

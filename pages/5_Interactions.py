@@ -12,6 +12,7 @@ w.page_frame("interactions")
 w.header("Interactions", "How pairs of positions act together. Click a cell of either map to see the "
          "letter pairs behind it. Positions are 1-based.")
 ctx = w.require_context()
+ctx = w.background_selector(ctx, "inter_background")
 sk = ctx.sketch
 max_order = max(sk.count_by_order()) if sk.num_coefficients else 2
 index, order = w.index_controls(max_order, "inter")

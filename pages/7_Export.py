@@ -3,7 +3,7 @@ record of the run, or everything as one zip. Files are rendered only when their 
 
 import streamlit as st
 
-from shapzero_core.export import ExportConfig, interaction_table, shap_table, wide_table
+from shapzero_core.export import ExportConfig, background_record, interaction_table, shap_table, wide_table
 from shapzero_core.figures import (
     interaction_heatmap_matplotlib,
     logo_matplotlib,
@@ -38,7 +38,8 @@ def _model_info() -> dict | None:
 
 record = exports.run_record(sk, state.sketch_source(), ctx.seqs if ctx else None, _model_info(),
                             {"index": index, "order": order, "selected_sequence":
-                             ctx.seqs.ids[state.selected_row()] if ctx else None})
+                             ctx.seqs.ids[state.selected_row()] if ctx else None,
+                             "background": background_record(ctx.background if ctx else None)})
 
 
 def buttons(downloads: list, cols) -> None:

@@ -26,6 +26,7 @@ from shapzero_core.analysis import (
     split_interaction_summary,
     top_interactions,
 )
+from shapzero_core.background import Background, resolve_background
 from shapzero_core.sequences import SequenceSet
 
 from . import core, state
@@ -33,16 +34,24 @@ from . import core, state
 
 @dataclass(frozen=True)
 class Ctx:
-    """The sketch and sequences a page works on, with their content keys."""
+    """The sketch and sequences a page works on, the background the values are measured against (None:
+    uniform), with their content keys."""
 
     sketch: FourierSketch
     seqs: SequenceSet
     skey: str
     qkey: str
+    background: Background | None = None
+    bkey: str = "uniform"
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.skey, self.qkey)
+    def key(self) -> tuple[str, ...]:
+        return (self.skey, self.qkey) if self.bkey == "uniform" else (self.skey, self.qkey, self.bkey)
+
+
+@st.cache_resource(max_entries=4)
+def _data_background(_sk: FourierSketch, _seqs: SequenceSet, key: tuple[str, ...]) -> Background:
+    return resolve_background(_sk, _seqs)
 
 
 def context() -> Ctx | None:
@@ -51,7 +60,21 @@ def context() -> Ctx | None:
         return None
     sk, seqs = state.get_sketch(), state.get_sequences()
     assert sk is not None and seqs is not None
-    return Ctx(sk, seqs, state.current_sketch_key(), state.current_sequences_key())
+    skey, qkey = state.current_sketch_key(), state.current_sequences_key()
+    choice = state.background_choice()
+    bg, bkey = None, "uniform"
+    if choice == "data":
+        bg, bkey = _data_background(sk, seqs, (skey, qkey)), "data"
+    elif choice == "table" and st.session_state.get(state.BACKGROUND_TABLE) is not None:
+        name, probs = st.session_state[state.BACKGROUND_TABLE]
+        try:
+            bg = resolve_background(sk, probs)
+        except ValueError:
+            bg = None  # a table for another sketch: back to uniform (the selector says why)
+        else:
+            bg = Background(bg.probs, "table", f"table from {name}")
+            bkey = "table:" + hashlib.sha256(bg.probs.tobytes()).hexdigest()[:16]
+    return Ctx(sk, seqs, skey, qkey, bg, bkey)
 
 
 def mask_key(mask: np.ndarray | None) -> str:
@@ -63,15 +86,15 @@ def mask_key(mask: np.ndarray | None) -> str:
 
 # ---------------------------------------------------------------------------------------------- explain
 @st.cache_resource(max_entries=2, show_spinner="Explaining the sequences (SHAP values)…")
-def _shap(_ctx: Ctx, key: tuple[str, str]) -> Explanation:
-    return explain_sequences(_ctx.sketch, _ctx.seqs, with_interactions=False)
+def _shap(_ctx: Ctx, key: tuple[str, ...]) -> Explanation:
+    return explain_sequences(_ctx.sketch, _ctx.seqs, with_interactions=False, background=_ctx.background)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Computing interactions…")
-def _interactions(_ctx: Ctx, key: tuple[str, str], index: str, order: int | None):
+def _interactions(_ctx: Ctx, key: tuple[str, ...], index: str, order: int | None):
     from shapzero_core.analysis import full_interactions  # full positions under a template
 
-    return full_interactions(_ctx.sketch, _ctx.seqs.X, index=index, order=order)
+    return full_interactions(_ctx.sketch, _ctx.seqs.X, index=index, order=order, background=_ctx.background)
 
 
 def explanation(ctx: Ctx, index: str = "mobius", order: int | None = None) -> Explanation:
@@ -81,47 +104,47 @@ def explanation(ctx: Ctx, index: str = "mobius", order: int | None = None) -> Ex
 
 
 @st.cache_resource(max_entries=2, show_spinner="Building the sequence table…")
-def sequence_table(_ctx: Ctx, key: tuple[str, str]) -> pd.DataFrame:
+def sequence_table(_ctx: Ctx, key: tuple[str, ...]) -> pd.DataFrame:
     """:func:`studio_ui.core.sequence_table` of the Möbius explanation."""
     return core.sequence_table(explanation(_ctx))
 
 
 # ---------------------------------------------------------------------------------------------- summaries
 @st.cache_resource(max_entries=8)
-def position_letter(_ctx: Ctx, key: tuple[str, str], _mask: np.ndarray | None, mkey: str):
+def position_letter(_ctx: Ctx, key: tuple[str, ...], _mask: np.ndarray | None, mkey: str):
     return position_letter_summary(explanation(_ctx), _mask)
 
 
 @st.cache_resource(max_entries=8)
-def split_summary(_ctx: Ctx, key: tuple[str, str], _mask: np.ndarray | None, mkey: str):
+def split_summary(_ctx: Ctx, key: tuple[str, ...], _mask: np.ndarray | None, mkey: str):
     return split_interaction_summary(explanation(_ctx), mask=_mask, min_order=2)
 
 
 @st.cache_resource(max_entries=8)
-def pairwise(_ctx: Ctx, key: tuple[str, str], index: str, order: int | None, stat: str) -> np.ndarray:
+def pairwise(_ctx: Ctx, key: tuple[str, ...], index: str, order: int | None, stat: str) -> np.ndarray:
     return pairwise_summary(explanation(_ctx, index, order), stat)
 
 
 @st.cache_resource(max_entries=8)
-def pair_index(_ctx: Ctx, key: tuple[str, str], index: str, order: int | None) -> core.PairIndex:
+def pair_index(_ctx: Ctx, key: tuple[str, ...], index: str, order: int | None) -> core.PairIndex:
     return core.pair_index(explanation(_ctx, index, order).interactions)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Grouping interactions by their letters…")
-def top_all(_ctx: Ctx, key: tuple[str, str], index: str, order: int | None, min_order: int,
+def top_all(_ctx: Ctx, key: tuple[str, ...], index: str, order: int | None, min_order: int,
             max_order: int | None) -> pd.DataFrame:
     """:func:`top_interactions` over all sequences, every row (``k=None``)."""
     return top_interactions(explanation(_ctx, index, order), k=None, min_order=min_order, max_order=max_order)
 
 
 @st.cache_resource(max_entries=8)
-def pair_letters(_ctx: Ctx, key: tuple[str, str], index: str, order: int | None, i: int, j: int) -> pd.DataFrame:
+def pair_letters(_ctx: Ctx, key: tuple[str, ...], index: str, order: int | None, i: int, j: int) -> pd.DataFrame:
     """All letter pairs at 1-based positions ``i, j`` across the sequences, with mean value and count."""
     return top_interactions(explanation(_ctx, index, order), k=None, min_order=2, max_order=2, positions=[i, j])
 
 
 @st.cache_resource(max_entries=4, show_spinner="Looking for spaced repeats…")
-def repeats(_ctx: Ctx, key: tuple[str, str]) -> pd.DataFrame:
+def repeats(_ctx: Ctx, key: tuple[str, ...]) -> pd.DataFrame:
     return spaced_repeats(top_all(_ctx, key, "mobius", None, 2, None), include_mismatched=True)
 
 

@@ -37,6 +37,8 @@ TRUST_JOB = "sz_trust_job"
 REFINED = "sz_refined"
 DEMO = "sz_demo"
 LAST_UPLOAD = "sz_last_upload"
+BACKGROUND = "sz_background"  # "uniform" | "data" | "table"
+BACKGROUND_TABLE = "sz_background_table"  # (name, float64 (L, q) probabilities) of an uploaded table
 
 __all__ = [
     "get_model",
@@ -140,3 +142,10 @@ def compatible() -> bool:
         sk is not None and seqs is not None and len(seqs) > 0 and seqs.n == sk.sequence_length
         and seqs.alphabet.letters == sk.alphabet.letters
     )
+
+
+def background_choice() -> str:
+    """What the session's SHAP values are measured against: ``"uniform"``, ``"data"`` (the loaded sequences'
+    letter frequencies) or ``"table"`` (an uploaded table, :data:`BACKGROUND_TABLE`; uniform until one is uploaded)."""
+    choice = str(st.session_state.get(BACKGROUND, "uniform"))
+    return choice if choice in ("uniform", "data", "table") else "uniform"

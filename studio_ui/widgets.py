@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from shapzero_core import INDICES
@@ -131,6 +132,65 @@ def require_context() -> cache.Ctx:
         )
         page_link("sequences", "Load sequences", ":material/table_rows:")
         st.stop()
+    return ctx
+
+
+_BG_LABELS = {"uniform": "Uniform letters", "data": "Letter frequencies of the loaded sequences",
+              "table": "A table of letter probabilities (upload)"}
+_BG_MAX_BYTES = 1024 * 1024
+
+
+def background_selector(ctx: cache.Ctx, key: str) -> cache.Ctx:
+    """"Compared with what?": the background the SHAP values are measured against, shared by every page.
+
+    Returns the context to draw with (the same one unless a table was just uploaded)."""
+    import os
+    import tempfile
+
+    from shapzero_core.background import load_background
+
+    st.session_state[key] = state.background_choice()
+
+    def changed() -> None:
+        st.session_state[state.BACKGROUND] = st.session_state[key]
+        state._changed()
+
+    st.radio("Compared with", list(_BG_LABELS), format_func=_BG_LABELS.__getitem__, key=key, horizontal=True,
+             on_change=changed,
+             help="The letters that fill the positions a SHAP value leaves out. Uniform: every letter equally "
+                  "likely (the sketch's own game). Frequencies: each position's letters as often as in your "
+                  "sequences (pseudocount 0.5), so a value says how a letter differs from a typical sequence.")
+    if st.session_state[key] == "table":
+        up = st.file_uploader("Letter probabilities: .tsv/.csv with one column per letter and one row per "
+                              "position, or .npy (positions x letters)", type=["tsv", "csv", "npy"],
+                              key=key + "_file")
+        if up is not None:
+            data = up.getvalue()
+            if len(data) > _BG_MAX_BYTES:
+                st.error(f"{up.name} is larger than 1 MB: a table of letter probabilities is a few kB.")
+            else:
+                suffix = os.path.splitext(up.name)[1].lower()
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = os.path.join(tmp, "background" + suffix)
+                    with open(path, "wb") as fh:
+                        fh.write(data)
+                    try:
+                        bg = load_background(path, ctx.sketch)
+                    except ValueError as e:
+                        st.error(f"{up.name}: {str(e).replace(path, up.name)}")
+                        bg = None
+                if bg is not None:
+                    old = st.session_state.get(state.BACKGROUND_TABLE)
+                    if old is None or old[0] != up.name or not np.array_equal(old[1], bg.probs):
+                        st.session_state[state.BACKGROUND_TABLE] = (up.name, bg.probs)
+                        st.session_state[state.BACKGROUND] = "table"
+                        state._changed()
+                        ctx = cache.context() or ctx
+        elif st.session_state.get(state.BACKGROUND_TABLE) is None:
+            st.caption("No table yet: the values below use uniform letters.")
+    if ctx.background is not None:
+        st.caption(f"Values against {ctx.background.description}; the prediction of the empty coalition is the "
+                   f"sketch's mean over that background.")
     return ctx
 
 
