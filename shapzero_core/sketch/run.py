@@ -136,8 +136,8 @@ def run_chunks(
     walks): ``on_result(chunk, values)`` is called in this thread for every finished chunk; ``cancel`` is
     checked between chunks (raises :class:`~shapzero_core.progress.Cancelled` naming ``what``); a
     :class:`ModelError` of a chunk is re-raised as ``locate(error, chunk)`` (default: names the query block
-    and rows). On an error or cancel, chunks already running finish and their results still reach
-    ``on_result`` before the exception propagates. ``confirm_each``: every task confirms its answers
+    and rows). On a cancel, chunks already running finish; on a model error, every chunk already submitted
+    (at most ``window``) finishes; their results still reach ``on_result`` before the exception propagates. ``confirm_each``: every task confirms its answers
     (``evaluate_chunk(..., confirm=True)``), for models that run in other processes.
     """
     locate = locate or _located
@@ -176,10 +176,13 @@ def run_chunks(
                     raise locate(e, ch) from e
                 on_result(ch, y)
             fill()
-    except BaseException:
-        for f in pending:
-            f.cancel()
-        done, _ = cf.wait(list(pending))  # tasks already running finish their batch (at most one each)
+    except BaseException as exc:
+        if not isinstance(exc, ModelError):  # a cancel / interrupt: tasks not started yet are dropped
+            for f in pending:
+                f.cancel()
+        # a model error: the (at most ``window``) tasks already submitted still run, so what the cache keeps
+        # does not depend on which of them a worker had started; tasks already running finish their batch
+        done, _ = cf.wait(list(pending))
         for f in done:  # keep what they queried: a block they complete is cached before the error propagates
             if not f.cancelled() and f.exception() is None:
                 try:
