@@ -73,15 +73,20 @@ with tab_run:
             except ModelError as e:
                 st.error(f"The model failed on test sequences: {e}")
         done_blocks, all_blocks = sketching.cached_queries(plan, model)
+        to_query = plan.num_queries * (1 - done_blocks / all_blocks) if all_blocks else plan.num_queries
         m1, m2, m3 = st.columns(3)
         m1.metric("Model queries", f"{plan.num_queries:,}",
                   help=f"{plan.num_train_queries:,} training + {plan.num_test_queries:,} held-out")
-        m2.metric("Estimated query time", core.format_duration(plan.num_queries / rate) if rate else "—",
-                  help="queries ÷ measured throughput" + (f" ({rate:,.0f} sequences/s)" if rate else ""))
+        m2.metric("Estimated query time", core.format_duration(to_query / rate) if rate else "—",
+                  help="queries not yet cached ÷ measured throughput"
+                       + (f" ({rate:,.0f} sequences/s)" if rate else ""))
         m3.metric("Already cached", f"{done_blocks} of {all_blocks} blocks",
                   help="Query blocks of this model and plan in the workspace cache; Start resumes from them.")
         st.caption(f"Plan: {plan.summary()}; b = {plan.b} means {plan.num_bins:,} bins per group.")
-        if done_blocks and not running:
+        if done_blocks and done_blocks == all_blocks and not running:
+            st.info(f"All {all_blocks} query blocks of this plan are in the workspace cache: Start decodes them "
+                    "again without querying the model.")
+        elif done_blocks and not running:
             st.info(f"{done_blocks} of {all_blocks} query blocks of this plan are already cached (an earlier run "
                     "was cancelled or interrupted): Start resumes and queries only the rest.")
         try:

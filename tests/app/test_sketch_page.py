@@ -78,6 +78,11 @@ def test_start_cancel_resume_and_quality():
     assert rep["trust"]["level"] == "trustworthy"
     assert any(s.value.startswith("Trust check: sketch values trustworthy") for s in at.success)
     assert rep["r2"] > 0.999
+    # every block is cached now: no "resumes" banner, and no query time left to estimate
+    assert _metric(at, "Already cached") == "10 of 10 blocks"
+    assert not any("Start resumes" in m.value for m in at.info)
+    assert any("All 10 query blocks of this plan are in the workspace cache" in m.value for m in at.info)
+    assert _metric(at, "Estimated query time") == "0.0 s"
     assert float(_metric(at, "Held-out R²")) > 0.999
     assert at.get("plotly_chart")  # scatter and orders
     assert any(b.label == "Save the sketch (.npz)" for b in at.get("download_button"))
