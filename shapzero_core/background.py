@@ -55,7 +55,34 @@ DEFAULT_PSEUDOCOUNT = 0.5
 """Pseudocount added to every letter count of a data background (Jeffreys' prior: no letter gets probability 0)."""
 
 _SUM_TOL = 1e-6  # rows of a given table must sum to 1 within this (then they are renormalised exactly)
-_MAX_SUBSET_DEGREE = 16
+MAX_SUBSET_DEGREE = 16
+"""Largest term order whose 2^d subsets are enumerated (all-order SII / Banzhaf, interactions under a background)."""
+
+
+def group_by_support(B: np.ndarray) -> tuple[tuple[tuple[int, ...], ...], sp.csr_matrix]:
+    """The distinct position sets of the rows of ``B`` and the matrix that sums rows into them.
+
+    Parameters
+    ----------
+    B : numpy.ndarray
+        ``bool (R, n)``: the positions of each row (a term's support, or a subset of it).
+
+    Returns
+    -------
+    sets : tuple of tuple of int
+        The ``G`` distinct sets (sorted 0-based tuples), ordered by (size, positions).
+    S : scipy.sparse.csr_matrix
+        ``(R, G)`` with a 1 where row ``r`` has the set ``sets[g]``: ``values (N, R) @ S`` sums by set.
+    """
+    uniq, inv = np.unique(B, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    sets = [tuple(int(i) for i in np.flatnonzero(row)) for row in uniq]
+    order = sorted(range(len(sets)), key=lambda g: (len(sets[g]), sets[g]))
+    rank = np.empty(len(sets), dtype=np.intp)
+    rank[order] = np.arange(len(sets))
+    R = B.shape[0]
+    S = sp.csr_matrix((np.ones(R), (np.arange(R), rank[inv])), shape=(R, len(sets)))
+    return tuple(sets[g] for g in order), S
 
 
 @dataclass(frozen=True)
@@ -152,9 +179,7 @@ def resolve_background(
             return _uniform(n, q)
         raise ValueError(f"unknown background {background!r}: give 'uniform', a table (n, q) of letter "
                          "probabilities or sequences")
-    pc = float(pseudocount)
-    if not np.isfinite(pc) or pc < 0:
-        raise ValueError(f"the pseudocount must be a number >= 0, got {pseudocount!r}")
+    pc = _checked_pseudocount(pseudocount)
     if isinstance(background, SequenceSet):
         if background.alphabet.letters != sketch.alphabet.letters:
             raise ValueError(f"the background sequences use the alphabet {background.alphabet.letters}; the sketch "
@@ -189,7 +214,14 @@ def resolve_background(
     return Background(P, "table", f"table of per-position letter probabilities ({P.shape[0]} x {q})")
 
 
-def _from_codes(sketch: FourierSketch, X: np.ndarray, pc: float) -> Background:
+def _checked_pseudocount(pseudocount: float) -> float:
+    pc = float(pseudocount)
+    if not np.isfinite(pc) or pc < 0:
+        raise ValueError(f"the pseudocount must be a number >= 0, got {pseudocount!r}")
+    return pc
+
+
+def _from_codes(sketch: FourierSketch, X: np.ndarray, pc: float, label: str = "data") -> Background:
     q = sketch.q
     cols = _free_columns(sketch, X.shape[1], "sequences")
     Xs = X if cols is None else X[:, cols]
@@ -204,7 +236,7 @@ def _from_codes(sketch: FourierSketch, X: np.ndarray, pc: float) -> Background:
     if (tot <= 0).any():
         raise ValueError("a background from one sequence needs a pseudocount > 0")
     N = int(X.shape[0])
-    return Background(counts / tot, "data", f"data: letter frequencies of {N:,} sequences (pseudocount {pc:g})",
+    return Background(counts / tot, "data", f"{label}: letter frequencies of {N:,} sequences (pseudocount {pc:g})",
                       pseudocount=pc, n_sequences=N)
 
 
@@ -260,6 +292,21 @@ def _step(N: int, K: int, d: int) -> int:
     return max(1, _CHUNK_ELEMS // max(1, K * d * max(1, (d + 1) // 2)))
 
 
+def _chunks_by_group(sketch: FourierSketch, X: np.ndarray, bg: Background):
+    """For every degree group and chunk of ``X``: ``(group, scatter (K d, n), rows slice, c (Nc, K, d),
+    F * integral (Nc, K, d))`` with ``c = a - b`` and the excluded-slot integrals times ``F``."""
+    q = sketch.q
+    N = X.shape[0]
+    w = np.exp(2j * np.pi * np.arange(q) / q)
+    for g in _groups(sketch, bg):
+        M = _scatter(g, sketch.n)
+        step = _step(N, *g.P.shape)
+        for s in range(0, N, step):
+            Xc = X[s : s + step].astype(np.int64)
+            c = w[(g.k[None] * Xc[:, g.P]) % q] - g.b[None]
+            yield g, M, slice(s, s + Xc.shape[0]), c, g.F[None, :, None] * _excluded_integrals(g, c)
+
+
 def background_shap(sketch: FourierSketch, X: np.ndarray, bg: Background) -> np.ndarray:
     """SHAP values of the background game (see the module docstring).
 
@@ -275,18 +322,9 @@ def background_shap(sketch: FourierSketch, X: np.ndarray, bg: Background) -> np.
     numpy.ndarray
         ``float64 (N, n)``; rows sum to ``sketch.predict(X) - background_baseline(sketch, bg)``.
     """
-    q, n = sketch.q, sketch.n
-    N = X.shape[0]
-    out = np.zeros((N, n), dtype=np.float64)
-    w = np.exp(2j * np.pi * np.arange(q) / q)
-    for g in _groups(sketch, bg):
-        M = _scatter(g, n)
-        step = _step(N, *g.P.shape)
-        for s in range(0, N, step):
-            Xc = X[s : s + step].astype(np.int64)
-            c = w[(g.k[None] * Xc[:, g.P]) % q] - g.b[None]
-            contrib = (g.F[None, :, None] * c * _excluded_integrals(g, c)).real
-            out[s : s + step] += np.asarray(contrib.reshape(Xc.shape[0], -1) @ M)
+    out = np.zeros((X.shape[0], sketch.n), dtype=np.float64)
+    for _, M, rows, c, FI in _chunks_by_group(sketch, X, bg):
+        out[rows] += np.asarray((FI * c).real.reshape(c.shape[0], -1) @ M)
     return out
 
 
@@ -307,21 +345,13 @@ def background_hypothetical(sketch: FourierSketch, X: np.ndarray, bg: Background
         ``float32 (N, q, n)``: ``H[s, a, j] = phi_j(x_s with x_j := a)`` (the integral over the other
         positions does not depend on ``x_j``, so every letter costs one product).
     """
-    q, n = sketch.q, sketch.n
-    N = X.shape[0]
-    out = np.zeros((N, q, n), dtype=np.float32)
+    q = sketch.q
+    out = np.zeros((X.shape[0], q, sketch.n), dtype=np.float32)
     w = np.exp(2j * np.pi * np.arange(q) / q)
-    for g in _groups(sketch, bg):
-        M = _scatter(g, n)
-        step = _step(N, *g.P.shape)
-        for s in range(0, N, step):
-            Xc = X[s : s + step].astype(np.int64)
-            c = w[(g.k[None] * Xc[:, g.P]) % q] - g.b[None]
-            FI = g.F[None, :, None] * _excluded_integrals(g, c)
-            for a in range(q):
-                ca = w[(g.k * a) % q] - g.b  # (K, d)
-                out[s : s + step, a] += np.asarray((FI * ca[None]).real.reshape(Xc.shape[0], -1) @ M,
-                                                   dtype=np.float32)
+    for g, M, rows, c, FI in _chunks_by_group(sketch, X, bg):
+        for a in range(q):
+            ca = w[(g.k * a) % q] - g.b  # (K, d): c with letter a at every slot
+            out[rows, a] += np.asarray((FI * ca[None]).real.reshape(c.shape[0], -1) @ M, dtype=np.float32)
     return out
 
 
@@ -342,9 +372,9 @@ def background_mobius(
     N = X.shape[0]
     groups = _groups(sketch, bg)
     dmax = max((g.d for g in groups), default=0)
-    if dmax > _MAX_SUBSET_DEGREE:
+    if dmax > MAX_SUBSET_DEGREE:
         raise ValueError(f"the sketch has interactions of order {dmax}; under a non-uniform background every one "
-                         f"of its 2^{dmax} subsets gets a value: too many (limit {_MAX_SUBSET_DEGREE})")
+                         f"of its 2^{dmax} subsets gets a value: too many (limit {MAX_SUBSET_DEGREE})")
     # every (group, mask) block of rows, with the set each row lands on
     blocks = []
     keys = []
@@ -357,15 +387,8 @@ def background_mobius(
             keys.append(B)
     if not keys:
         return (), np.zeros((N, 0))
-    allB = np.concatenate(keys)
-    uniq, inv = np.unique(allB, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    sets = [tuple(int(i) for i in np.flatnonzero(row)) for row in uniq]
-    order = sorted(range(len(sets)), key=lambda j: (len(sets[j]), sets[j]))
-    rank = np.empty(len(sets), dtype=np.intp)
-    rank[order] = np.arange(len(sets))
-    R = allB.shape[0]
-    S = sp.csr_matrix((np.ones(R), (np.arange(R), rank[inv])), shape=(R, len(sets)))
+    sets, S = group_by_support(np.concatenate(keys))
+    R = S.shape[0]
     A = np.zeros((N, len(sets)), dtype=np.float64)
     w = np.exp(2j * np.pi * np.arange(q) / q)
     step = max(1, _CHUNK_ELEMS // max(1, R))
@@ -380,7 +403,7 @@ def background_mobius(
             vals = g.F[None] * np.prod(cs[gi][:, :, mask], axis=2) * np.prod(g.b[:, ~mask], axis=1)[None]
             cols.append(vals.real)
         A[s : s + step] = np.asarray(S.T @ np.concatenate(cols, axis=1).T).T
-    return tuple(sets[j] for j in order), A
+    return sets, A
 
 
 # ============================================================================================== files
@@ -425,9 +448,11 @@ def load_background(
     if key.lower() == "data":
         if sequences is None or len(sequences) == 0:
             raise ValueError("background 'data' uses the explained sequences' letter frequencies: there are none")
-        bg = resolve_background(sketch, sequences, pseudocount)
-        return Background(bg.probs, "data", bg.description.replace("data:", "data (the explained sequences):"),
-                          bg.pseudocount, bg.n_sequences)
+        if sequences.alphabet.letters != sketch.alphabet.letters:
+            raise ValueError(f"the sequences use the alphabet {sequences.alphabet.letters}; the sketch uses "
+                             f"{sketch.alphabet.letters}")
+        return _from_codes(sketch, np.asarray(sequences.X).reshape(len(sequences), sequences.n),
+                           _checked_pseudocount(pseudocount), "data (the explained sequences)")
     if not os.path.isfile(key):
         raise ValueError(f"background {spec!r}: not 'uniform', 'data' or an existing file")
     if os.path.getsize(key) > max_bytes:
@@ -468,6 +493,5 @@ def load_background(
                           max_bytes=max_bytes)
     if len(seqs) == 0:
         raise ValueError(f"background file {spec}: no usable sequence of length {sketch.sequence_length}")
-    bg = resolve_background(sketch, seqs, pseudocount)
-    return Background(bg.probs, "data", bg.description.replace("data:", f"data ({os.path.basename(key)}):"),
-                      bg.pseudocount, bg.n_sequences)
+    return _from_codes(sketch, np.asarray(seqs.X).reshape(len(seqs), seqs.n), _checked_pseudocount(pseudocount),
+                       f"data ({os.path.basename(key)})")

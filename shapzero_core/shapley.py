@@ -33,10 +33,12 @@ import scipy.sparse as sp
 from .alphabet import Alphabet
 from .background import (
     DEFAULT_PSEUDOCOUNT,
+    MAX_SUBSET_DEGREE,
     Background,
     background_baseline,
     background_mobius,
     background_shap,
+    group_by_support,
     resolve_background,
 )
 from .fourier import _CHUNK_ELEMS, FourierSketch, term_values
@@ -59,7 +61,6 @@ _ALIASES = {
     "banzhaf": "banzhaf",
     "bii": "banzhaf",
 }
-_MAX_SUBSET_DEGREE = 16  # all-order SII/Banzhaf enumerate 2^d subsets of a degree-d support
 
 
 def _non_uniform(sketch: FourierSketch, background: object, pseudocount: float) -> Background | None:
@@ -149,21 +150,13 @@ def _mobius_values(
     N = X.shape[0]
     if loc.shape[0] == 0:
         return (), np.zeros((N, 0))
-    B = loc != 0
-    uniq, inv = np.unique(B, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    sets = [tuple(int(i) for i in np.flatnonzero(row)) for row in uniq]
-    order = sorted(range(len(sets)), key=lambda g: (len(sets[g]), sets[g]))
-    rank = np.empty(len(sets), dtype=np.intp)
-    rank[order] = np.arange(len(sets))
-    G = len(sets)
-    S = sp.csr_matrix((np.ones(loc.shape[0]), (np.arange(loc.shape[0]), rank[inv])), shape=(loc.shape[0], G))
-    A = np.empty((N, G), dtype=np.float64)
+    sets, S = group_by_support(loc != 0)
+    A = np.empty((N, len(sets)), dtype=np.float64)
     step = _chunks(N, loc.shape[0]).step
     for s in range(0, N, step):
         T = term_values(loc, coef, X[s : s + step], sketch.q)
         A[s : s + step] = np.asarray(S.T @ T.T).T
-    return tuple(sets[g] for g in order), A
+    return sets, A
 
 
 def _transfer(
@@ -177,7 +170,7 @@ def _transfer(
         return tuple(supports[g] for g in keep), W
 
     max_deg = max((len(T) for T in supports), default=0)
-    if order is None and max_deg > _MAX_SUBSET_DEGREE:
+    if order is None and max_deg > MAX_SUBSET_DEGREE:
         raise ValueError(
             f"the sketch has interactions of order {max_deg}; all-order {index} would enumerate 2^{max_deg} "
             "subsets per coefficient: pass order=<max order> to limit it"

@@ -4,31 +4,15 @@ completions (no Fourier transform), every index from its definition over all 2^n
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
-from test_shapley import TERNARY, all_sequences, bf_index, bf_shapley, random_table
+from test_shapley import TERNARY, all_sequences, bf_index, bf_shapley, game, random_table
 
 from shapzero_core import DNA, FourierSketch, baseline, interactions, shap_values
 from shapzero_core.analysis import explain_sequences, hypothetical_shap
 from shapzero_core.background import Background, resolve_background
 from shapzero_core.sequences import SequenceSet
 from shapzero_core.template import Template
-
-
-def bg_game(f: np.ndarray, x: tuple[int, ...], P: np.ndarray) -> dict[frozenset[int], float]:
-    """v_x(S) for every coalition S: positions outside S averaged with the weights P[i]."""
-    n = f.ndim
-    v = {}
-    for r in range(n + 1):
-        for S in itertools.combinations(range(n), r):
-            g = f
-            for i in reversed(range(n)):  # always act on the last remaining axis
-                g = g[..., x[i]] if i in S else g @ P[i]
-            v[frozenset(S)] = float(g)
-    return v
-
 
 CASES = [(4, 4, DNA), (3, 5, TERNARY), (4, 6, DNA)]
 
@@ -51,7 +35,7 @@ def test_shap_and_baseline_match_brute_force(case):
     f, sketch, P, X = case
     phi = shap_values(sketch, X, background=P)
     for s, x in enumerate(X):
-        v = bg_game(f, tuple(x), P)
+        v = game(f, tuple(x), P)
         np.testing.assert_allclose(phi[s], bf_shapley(v, f.ndim), atol=1e-9)
         assert baseline(sketch, P) == pytest.approx(v[frozenset()], abs=1e-9)
     # efficiency against the background's empty coalition
@@ -64,7 +48,7 @@ def test_interactions_match_brute_force(case, index, order):
     f, sketch, P, X = case
     inter = interactions(sketch, X, index=index, order=order, background=P)
     for s, x in enumerate(X):
-        v = bg_game(f, tuple(x), P)
+        v = game(f, tuple(x), P)
         want = bf_index(v, f.ndim, index, order)
         got = dict(zip(inter.sets, inter.values[s], strict=True))
         for S, val in want.items():

@@ -19,15 +19,16 @@ TERNARY = Alphabet("ABC")
 
 
 # ----------------------------------------------------------------------------- brute force
-def game(f: np.ndarray, x: tuple[int, ...]) -> dict[frozenset[int], float]:
-    """v_x(S) for every coalition S by direct averaging over the uniform background."""
+def game(f: np.ndarray, x: tuple[int, ...], P: np.ndarray | None = None) -> dict[frozenset[int], float]:
+    """v_x(S) for every coalition S by direct averaging over the background: uniform, or the weights P[i]
+    (n, q) of an independent per-position background."""
     n = f.ndim
     v = {}
     for r in range(n + 1):
         for S in itertools.combinations(range(n), r):
             g = f
             for i in reversed(range(n)):  # always act on the last remaining axis
-                g = g[..., x[i]] if i in S else g.mean(axis=-1)
+                g = g[..., x[i]] if i in S else (g.mean(axis=-1) if P is None else g @ P[i])
             v[frozenset(S)] = float(g)
     return v
 

@@ -169,3 +169,14 @@ def assert_no_exception(page, where: str) -> None:
 
 def in_ci() -> bool:
     return bool(os.environ.get("CI"))
+
+
+def run_sketch(page, budget: int, timeout_ms: float = 180_000) -> None:
+    """On the Sketch page with a model loaded: set the budget, start, and wait for the quality report."""
+    go(page, "Sketch")
+    box = page.locator(f"{key_css('sketch_budget')} input")
+    box.fill(str(budget))
+    box.press("Enter")
+    settled(page, PAGES["Sketch"].title)
+    page.locator(key_css("sketch_start")).get_by_role("button").click()
+    page.get_by_text(SKETCH_REPORT).first.wait_for(timeout=timeout_ms)

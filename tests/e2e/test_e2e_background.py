@@ -4,7 +4,16 @@ the loaded sequences' letter frequencies on the Logos page, the choice kept on t
 from __future__ import annotations
 
 import pytest
-from e2e_ui import MODEL_PREDICTION, PAGES, SKETCH_REPORT, assert_no_exception, go, key_css, settled, shot
+from e2e_ui import (
+    MODEL_PREDICTION,
+    PAGES,
+    assert_no_exception,
+    go,
+    key_css,
+    run_sketch,
+    settled,
+    shot,
+)
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -15,13 +24,7 @@ def test_background_selector_from_logos_to_interactions(server, page):
     settled(page, PAGES["Model"].title)
     page.locator(key_css("model_demo_load")).get_by_role("button").click()
     page.get_by_text(MODEL_PREDICTION).first.wait_for(timeout=60_000)
-    go(page, "Sketch")
-    budget = page.locator(f"{key_css('sketch_budget')} input")
-    budget.fill("120000")
-    budget.press("Enter")
-    settled(page, PAGES["Sketch"].title)
-    page.locator(key_css("sketch_start")).get_by_role("button").click()
-    page.get_by_text(SKETCH_REPORT).first.wait_for(timeout=180_000)
+    run_sketch(page, 120_000)
     go(page, "Sequences")
     page.locator(key_css("random_go")).get_by_role("button").click()
     main = page.locator('[data-testid="stMain"]')

@@ -8,10 +8,10 @@ import pytest
 from e2e_ui import (
     MODEL_PREDICTION,
     PAGES,
-    SKETCH_REPORT,
     assert_no_exception,
     go,
     key_css,
+    run_sketch,
     settled,
     shot,
 )
@@ -37,13 +37,7 @@ def test_template_from_model_page_to_greyed_logo(server, page):
     assert_no_exception(page, "Model page after the template")
     shot(page, "template_1_model")
 
-    go(page, "Sketch")
-    budget = page.locator(f"{key_css('sketch_budget')} input")
-    budget.fill("120000")
-    budget.press("Enter")
-    settled(page, PAGES["Sketch"].title)
-    page.locator(key_css("sketch_start")).get_by_role("button").click()
-    page.get_by_text(SKETCH_REPORT).first.wait_for(timeout=180_000)
+    run_sketch(page, 120_000)
     assert_no_exception(page, "Sketch page after the templated sketch")
     expect(page.locator('[data-testid="stSidebar"]').get_by_text("free of 26").first).to_be_visible(timeout=30_000)
 
