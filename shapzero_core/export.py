@@ -124,6 +124,9 @@ def stderr_note(expl: Explanation) -> str:
     if expl.stderr_kind == "trust check":
         return ("sketch-only values: the trust check's de-biased RMS error of the sketch at each position over "
                 "random sequences (a calibrated typical error, not a per-value guarantee)")
+    if expl.background is not None:
+        return ("unknown: the trust check's error bars describe the uniform background, not "
+                f"{expl.background.description}")
     return ("unknown: the sketch has no trust check (run 'shapzero sketch' without --no-check, or refine "
             "with 'shapzero explain --refine --model SPEC')")
 

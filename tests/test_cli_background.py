@@ -53,6 +53,8 @@ def test_explain_background_equals_api(files, tmp_path, capsys, spec):
     np.testing.assert_allclose(_shap(out), want, atol=1e-6)
     assert "background: " + ({"uniform": "uniform", "data": "data (the explained sequences)", "table.npy": "table",
                               "counts.tsv": "table", "other.fa": "data (other.fa)"}[spec]) in err
+    if spec != "uniform":
+        assert "stderr: unknown: the trust check's error bars describe the uniform background" in err
     if spec != "uniform":  # a real difference from the uniform game, not a no-op
         assert np.abs(want - explain_sequences(sk, X, with_interactions=False).shap).max() > 1e-3
 
