@@ -91,32 +91,3 @@ def test_bad_input() -> None:
         fit_low_degree(np.zeros((5, 3), np.int8), np.zeros(4), 4)
     with pytest.raises(ValueError, match="pairs must be"):
         fit_low_degree(np.zeros((5, 3), np.int8), np.zeros(5), 4, pairs=np.array([[2, 1]]))
-
-
-def test_hybrid_sketch_recovers_a_dense_pairwise_model(tmp_path):
-    """sketch_hybrid (experimental): a model with every pair coupled is captured by its low-degree component;
-    its SHAP values match the exact ones and the report names each component's held-out R^2."""
-    from shapzero_core import DNA, shap_values
-    from shapzero_core.sketch.hybrid import sketch_hybrid
-    from shapzero_core.zoo.games import brute_force_shap
-
-    q, n = 4, 7
-    rng = np.random.default_rng(5)
-    X_all = np.array(list(itertools.product(range(q), repeat=n)), dtype=np.int8)
-    vals = np.zeros(len(X_all))
-    for i, j in itertools.combinations(range(n), 2):
-        vals += rng.normal(size=(q, q))[X_all[:, i], X_all[:, j]] * 0.3
-    vals += rng.normal(size=(n, q))[np.arange(n), X_all].sum(1)
-    f = vals.reshape((q,) * n)
-
-    def model(X):
-        return f[tuple(np.asarray(X, dtype=np.int64).T)]
-
-    sk = sketch_hybrid(model, 60_000, n=n, alphabet=DNA, cache_dir=str(tmp_path))
-    X = rng.integers(0, q, size=(5, n)).astype(np.int8)
-    exact = np.stack([brute_force_shap(f, x) for x in X])
-    err = np.linalg.norm(shap_values(sk, X) - exact) / np.linalg.norm(exact)
-    assert err < 0.02, err
-    comps = sk.report["components"]
-    assert len(comps) >= 3 and comps[-1]["heldout_r2"] > 0.99
-    assert sk.report["r2"] == comps[-1]["heldout_r2"]

@@ -134,7 +134,7 @@ class QueryCache:
         self.manifest.setdefault("blocks", {})
 
     def _expected_len(self, name: str) -> int:
-        return self.plan.num_test_queries if name == "test" else self.plan.block_size
+        return self.plan.block_length(name)
 
     def load(self, name: str) -> np.ndarray | None:
         """Values of a finished block, or None if it is not (validly) cached.

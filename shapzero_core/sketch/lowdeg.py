@@ -21,6 +21,8 @@ import numpy as np
 
 __all__ = ["LowDegreeFit", "all_pairs", "fit_low_degree", "lowdeg_to_fourier"]
 
+_CHUNK = 65_536  # rows per chunk of LowDegreeFit.predict
+
 
 @dataclass(frozen=True)
 class LowDegreeFit:
@@ -50,13 +52,18 @@ class LowDegreeFit:
     passes: int
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """``float64 (N,)`` values of the fitted model at ``X`` (``int (N, n)`` letter codes)."""
-        X = np.asarray(X, dtype=np.int64)
+        """``float64 (N,)`` values of the fitted model at ``X`` (``int (N, n)`` letter codes), in row chunks
+        (memory ``O(chunk * n)`` beyond the output)."""
+        X = np.asarray(X)
         y = np.full(X.shape[0], self.mean)
-        for i in range(self.n):
-            y += self.first[i, X[:, i]]
-        for p, (i, j) in enumerate(self.pairs):
-            y += self.tables[p, X[:, i], X[:, j]]
+        flat = self.tables.reshape(len(self.pairs), self.q * self.q)
+        for s in range(0, X.shape[0], _CHUNK):
+            XT = np.ascontiguousarray(X[s : s + _CHUNK].T).astype(np.int16)  # (n, rows)
+            out = y[s : s + _CHUNK]
+            for i in range(self.n):
+                out += self.first[i, XT[i]]
+            for p, (i, j) in enumerate(self.pairs):
+                out += flat[p, XT[i] * self.q + XT[j]]
         return y
 
 
@@ -107,24 +114,27 @@ def fit_low_degree(
     -------
     LowDegreeFit
     """
-    X = np.asarray(X, dtype=np.int64)
+    X = np.asarray(X)
     y = np.asarray(y, dtype=np.float64)
     if X.ndim != 2 or y.shape != (X.shape[0],):
         raise ValueError(f"X must be (N, n) and y (N,), got {X.shape} and {y.shape}")
     N, n = X.shape
+    # one contiguous int16 row per position (2 bytes per letter, not 8); pair codes x_i q + x_j are formed on
+    # the fly, so memory stays O(N n) bytes whatever the number of pairs
+    XT = np.ascontiguousarray(X.T).astype(np.int16)
     if N < 2:
         raise ValueError(f"the low-degree fit needs at least 2 random queries, got {N}")
     mean = float(y.mean())
     r = y - mean
     first = np.zeros((n, q))
-    cnt1 = [np.bincount(X[:, i], minlength=q).astype(np.float64) for i in range(n)]
+    cnt1 = [np.bincount(XT[i], minlength=q).astype(np.float64) for i in range(n)]
 
     def s2() -> float:
         return float(np.mean(r**2))
 
     def table1(i: int) -> np.ndarray:
-        part = r + first[i, X[:, i]]
-        t = np.bincount(X[:, i], weights=part, minlength=q) / np.maximum(cnt1[i], 1.0)
+        part = r + first[i, XT[i]]
+        t = np.bincount(XT[i], weights=part, minlength=q) / np.maximum(cnt1[i], 1.0)
         t = t - t.mean()
         if shrink:
             noise = (q - 1) * s2() * q / N
@@ -136,7 +146,7 @@ def fit_low_degree(
     for _ in range(2):
         for i in range(n):
             t = table1(i)
-            r -= t[X[:, i]] - first[i, X[:, i]]
+            r -= t[XT[i]] - first[i, XT[i]]
             first[i] = t
     if isinstance(pairs, str):
         if pairs != "all":
@@ -148,26 +158,28 @@ def fit_low_degree(
         P = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         if P.size and (P.min() < 0 or P.max() >= n or np.any(P[:, 0] >= P[:, 1])):
             raise ValueError(f"pairs must be (i, j) with 0 <= i < j < n={n}")
-    codes = [X[:, i] * q + X[:, j] for i, j in P]
-    cnt2 = [np.bincount(c, minlength=q * q).astype(np.float64) for c in codes]
+    def code(p: int) -> np.ndarray:
+        i, j = P[p]
+        return XT[i] * q + XT[j]
+
+    cnt2 = [np.bincount(code(p), minlength=q * q).astype(np.float64) for p in range(len(P))]
     tables = np.zeros((len(P), q, q))
     noise2 = (q - 1) ** 2 * q * q / N  # times the residual variance: energy of a pure-noise pair table
 
-    def table2(p: int) -> np.ndarray:
-        part = r + tables[p].ravel()[codes[p]]
-        t = _centre2((np.bincount(codes[p], weights=part, minlength=q * q) / np.maximum(cnt2[p], 1.0)).reshape(q, q))
+    def table2(p: int, c: np.ndarray) -> np.ndarray:
+        part = r + tables[p].ravel()[c]
+        t = _centre2((np.bincount(c, weights=part, minlength=q * q) / np.maximum(cnt2[p], 1.0)).reshape(q, q))
         if shrink:
             e = float(np.sum(t**2))
             t = t * (max(0.0, 1.0 - noise2 * s2() / e) if e > 0 else 0.0)
         return t
 
     if isinstance(pairs, str) and len(P) * (q - 1) ** 2 > max_params * N:
-        energy = np.array([float(np.sum(table2(p) ** 2)) for p in range(len(P))])
+        energy = np.array([float(np.sum(table2(p, code(p)) ** 2)) for p in range(len(P))])
         keep = max(1, int(max_params * N // (q - 1) ** 2))
         sel = np.sort(np.argsort(-energy, kind="stable")[:keep])
         sel = sel[energy[sel] > 0]
         P = P[sel]
-        codes = [codes[p] for p in sel]
         cnt2 = [cnt2[p] for p in sel]
         tables = np.zeros((len(P), q, q))
     rss = float(np.sum(r**2))
@@ -178,11 +190,12 @@ def fit_low_degree(
         r -= shift
         for i in range(n):
             t = table1(i)
-            r -= t[X[:, i]] - first[i, X[:, i]]
+            r -= t[XT[i]] - first[i, XT[i]]
             first[i] = t
         for p in range(len(P)):
-            t = table2(p)
-            r -= (t - tables[p]).ravel()[codes[p]]
+            c = code(p)
+            t = table2(p, c)
+            r -= (t - tables[p]).ravel()[c]
             tables[p] = t
         new = float(np.sum(r**2))
         if abs(rss - new) <= tol * max(rss, 1e-300):

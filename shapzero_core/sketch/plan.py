@@ -12,10 +12,15 @@ Query layout. For subsampling group ``c`` (``M_c`` in ``Z_q^{n x b}``) and offse
 for every ``t`` in ``Z_q^b`` in lexicographic (C) order, ``t_1`` most significant. Row ``l * q^b + t`` of the
 flattened block is the query ``x(l, t)``. Training queries: ``C * P * (n + 1) * q^b``; the held-out test set
 adds ``test_size`` uniformly random sequences.
+
+Hybrid plans (``method="hybrid"``, :mod:`shapzero_core.sketch.hybrid`) add ``random_queries`` uniformly random
+training sequences for the dense low-degree component, in blocks ``r0, r1, ...`` of :data:`RANDOM_BLOCK` rows
+(block ``i`` drawn from the seed and ``i`` alone), cached and resumed like the others.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -26,7 +31,9 @@ import numpy as np
 from ..errors import SketchError
 
 __all__ = [
+    "METHODS",
     "PLAN_VERSION",
+    "RANDOM_BLOCK",
     "QueryChunk",
     "SketchConfig",
     "SketchPlan",
@@ -36,6 +43,9 @@ __all__ = [
 ]
 
 PLAN_VERSION = 1
+METHODS = ("qsft", "hybrid")
+MIN_RANDOM_QUERIES = 1_000
+RANDOM_BLOCK = 65_536  # rows per block of uniformly random training queries (hybrid plans)
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,12 @@ class SketchConfig:
         Uniformly random held-out sequences queried for tuning and the quality report. Default 10,000.
     refit : bool
         Least-squares refit of the recovered coefficients on all training samples. Default True.
+    method : {"qsft", "hybrid"}
+        ``"qsft"`` (default): q-SFT peeling alone. ``"hybrid"``: a dense constant + first-order + pairwise
+        component fitted on ``random_queries`` uniformly random queries, and q-SFT peeling of what it leaves
+        (alternating refit; see :mod:`shapzero_core.sketch.hybrid`). Suits dense low-order models.
+    random_queries : int
+        Uniformly random training queries of the dense component (hybrid only; 0 for q-SFT).
     """
 
     b: int
@@ -69,6 +85,8 @@ class SketchConfig:
     seed: int = 0
     test_size: int = 10_000
     refit: bool = True
+    method: str = "qsft"
+    random_queries: int = 0
 
     def __post_init__(self) -> None:
         for name in ("b", "num_subsample", "num_repeat"):
@@ -81,6 +99,16 @@ class SketchConfig:
             raise ValueError(f"SketchConfig.test_size must be an integer >= 0, got {self.test_size!r}")
         if not isinstance(self.seed, int | np.integer) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"SketchConfig.seed must be an integer >= 0, got {self.seed!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"SketchConfig.method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        rq = self.random_queries
+        if isinstance(rq, bool) or not isinstance(rq, int | np.integer) or rq < 0:
+            raise ValueError(f"SketchConfig.random_queries must be an integer >= 0, got {rq!r}")
+        if self.method == "qsft" and rq:
+            raise ValueError("SketchConfig.random_queries is for method='hybrid' only (q-SFT takes no random queries)")
+        if self.method == "hybrid" and rq < MIN_RANDOM_QUERIES:
+            raise ValueError(f"a hybrid sketch needs random_queries >= {MIN_RANDOM_QUERIES:,}, got {rq!r}")
+        object.__setattr__(self, "random_queries", int(rq))
         object.__setattr__(self, "b", int(self.b))
         object.__setattr__(self, "num_subsample", int(self.num_subsample))
         object.__setattr__(self, "num_repeat", int(self.num_repeat))
@@ -97,6 +125,8 @@ class SketchConfig:
             "seed": self.seed,
             "test_size": self.test_size,
             "refit": self.refit,
+            "method": self.method,
+            "random_queries": self.random_queries,
         }
 
 
@@ -105,7 +135,8 @@ def _train_queries(n: int, q: int, b: int, C: int, P: int) -> int:
 
 
 def plan_for_budget(budget: int, n: int, q: int, *, seed: int = 0, test_size: int = 10_000,
-                    noise_sd: float | None = None, refit: bool = True) -> SketchConfig:
+                    noise_sd: float | None = None, refit: bool = True, method: str = "qsft",
+                    random_fraction: float = 0.5) -> SketchConfig:
     """Choose ``(b, C, P)`` for a budget of training queries (the package's rule, method.md §3.10).
 
     Rule: start with ``C = P = 3`` and take the largest ``b <= n`` with ``C * P * (n + 1) * q^b <= budget``;
@@ -120,8 +151,11 @@ def plan_for_budget(budget: int, n: int, q: int, *, seed: int = 0, test_size: in
         paper and the ``shapzero`` package); the plan states both.
     n, q : int
         Sequence length and alphabet size.
-    seed, test_size, noise_sd, refit
+    seed, test_size, noise_sd, refit, method
         Passed to :class:`SketchConfig`.
+    random_fraction : float
+        Hybrid plans: the q-SFT blocks get ``(1 - random_fraction) * budget`` by the rule above and the
+        uniformly random queries of the dense component whatever is left of the budget. Default 0.5.
 
     Returns
     -------
@@ -134,6 +168,24 @@ def plan_for_budget(budget: int, n: int, q: int, *, seed: int = 0, test_size: in
     """
     if n < 1 or q < 2:
         raise ValueError(f"need n >= 1 and q >= 2, got n={n}, q={q}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "hybrid":
+        if not 0.0 < random_fraction < 1.0:
+            raise ValueError(f"random_fraction must be in (0, 1), got {random_fraction!r}")
+        total = int(budget)
+        try:
+            cfg = plan_for_budget(int(total * (1.0 - random_fraction)), n, q, seed=seed, test_size=test_size,
+                                  noise_sd=noise_sd, refit=refit)
+        except SketchError:
+            raise SketchError(
+                f"a budget of {total:,} queries is too small for a hybrid sketch of n={n}, q={q}: its q-SFT part "
+                f"({1 - random_fraction:.0%}) needs at least {_train_queries(n, q, 1, 1, 1):,}") from None
+        rand = total - _train_queries(n, q, cfg.b, cfg.num_subsample, cfg.num_repeat)
+        if rand < MIN_RANDOM_QUERIES:
+            raise SketchError(f"a budget of {total:,} queries leaves {rand:,} random queries for the dense "
+                              f"component of a hybrid sketch (at least {MIN_RANDOM_QUERIES:,})")
+        return dataclasses.replace(cfg, method="hybrid", random_queries=rand)
     budget = int(budget)
     C = P = 3
     while _train_queries(n, q, 1, C, P) > budget:
@@ -277,9 +329,19 @@ class SketchPlan:
         return self.C * self.P
 
     @property
-    def num_train_queries(self) -> int:
-        """``C * P * (n + 1) * q^b``."""
+    def num_qsft_queries(self) -> int:
+        """``C * P * (n + 1) * q^b``: the queries of the q-SFT blocks."""
         return self.num_blocks * self.block_size
+
+    @property
+    def num_random_queries(self) -> int:
+        """Uniformly random training queries of a hybrid plan's dense component (0 for q-SFT)."""
+        return self.config.random_queries
+
+    @property
+    def num_train_queries(self) -> int:
+        """Every training query: the q-SFT blocks plus the random ones (hybrid)."""
+        return self.num_qsft_queries + self.num_random_queries
 
     @property
     def num_test_queries(self) -> int:
@@ -299,6 +361,37 @@ class SketchPlan:
     def block_name(c: int, p: int) -> str:
         return f"c{c}_p{p}"
 
+    @property
+    def random_blocks(self) -> list[str]:
+        """Names ``r0, r1, ...`` of the random-query blocks (hybrid; ``RANDOM_BLOCK`` rows, the last fewer)."""
+        return [f"r{i}" for i in range(-(-self.num_random_queries // RANDOM_BLOCK))]
+
+    @property
+    def block_names(self) -> list[str]:
+        """Every cached block, in query order: the q-SFT blocks, the random ones, then ``"test"``."""
+        return ([self.block_name(c, p) for c, p in self.blocks] + self.random_blocks
+                + (["test"] if self.num_test_queries else []))
+
+    def block_length(self, name: str) -> int:
+        """Queries in block ``name`` (one of :attr:`block_names`)."""
+        if name == "test":
+            return self.num_test_queries
+        if name.startswith("r"):
+            i = int(name[1:])
+            return min(RANDOM_BLOCK, self.num_random_queries - i * RANDOM_BLOCK)
+        return self.block_size
+
+    def random_block(self, i: int) -> np.ndarray:
+        """``int8 (rows, n)``: the uniformly random queries of block ``r{i}`` (from the seed and ``i``)."""
+        rows = self.block_length(f"r{i}")
+        return np.random.default_rng([self.config.seed, 3, i]).integers(0, self.q, size=(rows, self.n), dtype=np.int8)
+
+    def random_sequences(self) -> np.ndarray:
+        """``int8 (random_queries, n)``: every random query of a hybrid plan, in block order."""
+        if not self.num_random_queries:
+            return np.zeros((0, self.n), np.int8)
+        return np.concatenate([self.random_block(i) for i in range(len(self.random_blocks))])
+
     @cached_property
     def test_sequences(self) -> np.ndarray:
         """``int8 (test_size, n)`` uniformly random held-out sequences (from the seed)."""
@@ -315,9 +408,9 @@ class SketchPlan:
         h.update(self.test_sequences.tobytes())
         return h.hexdigest()
 
-    def describe(self) -> dict[str, int]:
-        """The numbers that define the queries (JSON)."""
-        return {
+    def describe(self) -> dict[str, int | str]:
+        """The numbers that define the queries (JSON; a hybrid plan also names its method and random queries)."""
+        d: dict[str, int | str] = {
             "plan_version": PLAN_VERSION,
             "q": self.q,
             "n": self.n,
@@ -329,12 +422,15 @@ class SketchPlan:
             "num_train_queries": self.num_train_queries,
             "num_test_queries": self.num_test_queries,
         }
+        if self.config.method != "qsft":  # q-SFT plans keep the description (and hash) they always had
+            d.update(method=self.config.method, random_queries=self.num_random_queries)
+        return d
 
     def chunks(self, block: str, batch_size: int) -> list[QueryChunk]:
         """The block cut into executor tasks of at most ``batch_size`` queries."""
-        if block == "test":
-            X = self.test_sequences
-            return [QueryChunk("test", s, min(s + batch_size, len(X)), self.q, self.b, X=X[s : s + batch_size])
+        if block == "test" or block.startswith("r"):
+            X = self.test_sequences if block == "test" else self.random_block(int(block[1:]))
+            return [QueryChunk(block, s, min(s + batch_size, len(X)), self.q, self.b, X=X[s : s + batch_size])
                     for s in range(0, len(X), batch_size)]
         c, p = (int(v[1:]) for v in block.split("_"))
         return [QueryChunk(block, s, min(s + batch_size, self.block_size), self.q, self.b,
@@ -347,6 +443,9 @@ class SketchPlan:
 
     def summary(self) -> str:
         """One line: the plan's size."""
+        if self.num_random_queries:
+            return (f"hybrid: {self.num_random_queries:,} random + b={self.b}, C={self.C}, P={self.P} q-SFT "
+                    f"{self.num_qsft_queries:,} + {self.num_test_queries:,} test = {self.num_queries:,} model queries")
         return (f"b={self.b}, C={self.C}, P={self.P}: {self.num_train_queries:,} training + "
                 f"{self.num_test_queries:,} test = {self.num_queries:,} model queries "
                 f"({self.num_blocks} blocks of {self.block_size:,})")

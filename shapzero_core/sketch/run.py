@@ -24,7 +24,6 @@ import hashlib
 import platform
 import time
 from collections.abc import Callable, Iterable
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -32,19 +31,18 @@ import numpy as np
 from ..alphabet import DNA, Alphabet, get_alphabet
 from ..errors import ModelError
 from ..executors import DEFAULT_BATCH_SIZE
-from ..fourier import FourierSketch, term_values
+from ..fourier import FourierSketch
 from ..progress import CancelToken, ProgressCallback, null_progress
 from .cache import QueryCache
-from .decode import peel, refit, subsampled_transforms, symmetrize, synthesize
+from .decode import subsampled_transforms
+from .hybrid import decode_hybrid
 from .plan import QueryChunk, SketchConfig, SketchPlan, plan_for_budget, plan_sketch
+from .tuning import Decoder, candidate_noise, component, nmse, predict_terms, r2, tune
 
 __all__ = ["evaluate_chunk", "model_identity", "run_chunks", "sketch_model", "task_window"]
 
-_GAMMA = 0.5
 _FINGERPRINT_SIZE = 16
 _HOLDOUT_POINTS = 500
-_PRUNE_SE = 4.0  # refit coefficients within this many standard errors of zero are dropped
-_PLATEAU = 1e-3  # noise levels within this relative validation NMSE of the best count as equally good
 
 
 class _BadOutput(ModelError):
@@ -224,8 +222,8 @@ def _query_all(
     progress: ProgressCallback,
     cancel: CancelToken | None,
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    names = [plan.block_name(c, p) for c, p in plan.blocks] + (["test"] if plan.num_test_queries else [])
-    sizes = {nm: (plan.num_test_queries if nm == "test" else plan.block_size) for nm in names}
+    names = plan.block_names
+    sizes = {nm: plan.block_length(nm) for nm in names}
     values: dict[str, np.ndarray] = {}
     if cache is not None:
         for nm in names:
@@ -292,147 +290,32 @@ def _query_all(
     return values, stats
 
 
-# ================================================================================================ decode
-def _nmse(pred: np.ndarray, y: np.ndarray, mu: float) -> float:
-    den = float(np.sum((y - mu) ** 2))
-    return float(np.sum((pred - y) ** 2) / den) if den > 0 else float(np.sum((pred - y) ** 2) > 0)
-
-
-def _r2(pred: np.ndarray, y: np.ndarray) -> float:
-    den = float(np.sum((y - y.mean()) ** 2))
-    return 1.0 - float(np.sum((pred - y) ** 2)) / den if den > 0 else float("nan")
-
-
-def _predict(locs: np.ndarray, coefs: np.ndarray, X: np.ndarray, q: int) -> np.ndarray:
-    if locs.shape[0] == 0:
-        return np.zeros(X.shape[0])
-    out = np.empty(X.shape[0])
-    step = max(1, 1_000_000 // locs.shape[0])
-    for s in range(0, X.shape[0], step):
-        out[s : s + step] = term_values(locs, coefs, X[s : s + step], q).sum(1)
-    return out
-
-
-class _Decoder:
-    """Peel / symmetrise / refit for one set of transforms, scored on validation sequences."""
-
-    def __init__(self, U: np.ndarray, mu: float, plan: SketchPlan, do_refit: bool):
-        self.U, self.mu, self.plan, self.do_refit = U, mu, plan, do_refit
-        self._refits: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # support -> refit (noise levels share them)
-
-    def fit(self, noise_sd: float) -> dict[str, Any]:
-        plan = self.plan
-        pr = peel(self.U, plan, noise_sd, gamma=_GAMMA)
-        zero = np.zeros((1, plan.n), np.int8)
-        locs, peeled = symmetrize(np.concatenate([zero, pr.locations]), np.concatenate([[0j], pr.coefficients]),
-                                  plan.q)
-        out = {"noise_sd": noise_sd, "peel": pr, "locations": locs, "coefficients": peeled,
-               "peeled_locations": locs, "peeled": peeled}
-        if self.do_refit:
-            # every first-order frequency joins the refit: n (q - 1) cheap columns that carry most of a dense
-            # model's SHAP values; the insignificant ones are pruned again
-            support = np.unique(np.concatenate([locs, self.first_order]), axis=0)
-            key = support.tobytes()
-            if key not in self._refits:
-                self._refits[key] = self._refit(support)
-            out["locations"], out["coefficients"] = self._refits[key]
-        return out
-
-    @cached_property
-    def first_order(self) -> np.ndarray:
-        """``int8 (n (q - 1), n)``: every frequency with one non-zero entry."""
-        n, q = self.plan.n, self.plan.q
-        K = np.zeros((n * (q - 1), n), np.int8)
-        K[np.arange(n * (q - 1)), np.repeat(np.arange(n), q - 1)] = np.tile(np.arange(1, q, dtype=np.int8), n)
-        return K
-
-    def _refit(self, locs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Least squares on the support, then drop coefficients within ``_PRUNE_SE`` standard errors of 0
-        (noise peeled as a coefficient at a low threshold) and solve again on what is left."""
-        plan = self.plan
-        for attempt in range(3):
-            c = refit(self.U, plan, locs)
-            locs, c = symmetrize(locs, c, plan.q)  # exact symmetry (the LS solution is symmetric up to round-off)
-            if attempt == 2:
-                break
-            resid = self.U - synthesize(plan, locs, c, self.U.shape)
-            se = np.sqrt(float(np.mean(resid.real**2 + resid.imag**2)) / (plan.C * self.U.shape[2]))
-            floor = max(_PRUNE_SE * se, 1e-12 * float(np.abs(c).max(initial=0.0)))  # round-off of exact fits
-            keep = (np.abs(c) > floor) | ~locs.any(axis=1)
-            if keep.all():
-                break
-            locs = locs[keep]
-        return locs, c
-
-    def with_mean(self, locs: np.ndarray, coefs: np.ndarray) -> np.ndarray:
-        c = coefs.copy()
-        c[~locs.any(axis=1)] += self.mu
-        return c
-
-
-def _candidate_noise(U: np.ndarray, plan: SketchPlan) -> np.ndarray:
-    """Coarse grid of noise levels: per-entry bin-test cutoffs from the largest bin energy down 12 decades,
-    plus the package's heuristic (5 % of the median |U|) and 0."""
-    B, PL = plan.num_bins, U.shape[2]
-    e = (np.abs(U) ** 2).sum(2) / PL  # per-entry energy of every bin
-    emax = float(e.max())
-    if emax <= 0:
-        return np.array([0.0])
-    tau = emax * np.logspace(-0.5, -12, 16)
-    sig = np.sqrt(tau * B / (1 + _GAMMA))
-    c0 = 0.05 * float(np.median(np.abs(U)))
-    pkg = np.sqrt(max(c0 - 1e-9, 0.0) * B / (1 + _GAMMA))
-    return np.unique(np.concatenate([sig, [pkg, 0.0]]))[::-1]
-
-
-def _tune(dec: _Decoder, Xv: np.ndarray, yv: np.ndarray, progress: ProgressCallback,
-          cancel: CancelToken | None, max_rounds: int = 2) -> tuple[dict[str, Any], list[dict[str, float]]]:
-    """Pick the noise level with the smallest validation NMSE (coarse grid, then zoom)."""
-    plan = dec.plan
-    tried: dict[float, tuple[float, dict[str, Any]]] = {}
-
-    def score(sig: float) -> float:
-        if sig in tried:
-            return tried[sig][0]
+def _decode_qsft(plan: SketchPlan, values: dict[str, np.ndarray], Xv: np.ndarray, yv: np.ndarray,
+                 Xr: np.ndarray, yr: np.ndarray, noise_sd: float | None, progress: ProgressCallback,
+                 cancel: CancelToken | None) -> dict[str, Any]:
+    """Transforms of every block, peeling at the tuned (or given) noise level, refit (see the module docstring).
+    Returns the dict of :func:`~shapzero_core.sketch.hybrid.decode_hybrid` (one component)."""
+    progress("decode", 0, 1, f"transforms of {plan.num_blocks} blocks ({plan.num_bins:,} bins each)")
+    V = np.stack([values[plan.block_name(c, p)] for c, p in plan.blocks]).reshape(
+        plan.C, plan.P, plan.n + 1, plan.num_bins)
+    U, mu = subsampled_transforms(V, plan)
+    del V
+    progress("decode", 1, 1, "transforms done")
+    dec = Decoder(U, mu, plan, plan.config.refit)
+    if noise_sd is None and yv.size >= 2:
+        fit, trail = tune(dec, Xv, yv, progress, cancel)
+    else:
+        sig = noise_sd if noise_sd is not None else float(candidate_noise(U, plan)[-2])
         if cancel is not None:
             cancel.raise_if_cancelled("the sketch")
-        fit = dec.fit(float(sig))
-        pred = _predict(fit["locations"], dec.with_mean(fit["locations"], fit["coefficients"]), Xv, plan.q)
-        tried[sig] = (_nmse(pred, yv, dec.mu), fit)
-        return tried[sig][0]
-
-    grid = _candidate_noise(dec.U, plan)
-    total = len(grid) + 8 * max_rounds
-    step = 0
-    for sig in grid:
-        step += 1
-        v = score(float(sig))
-        progress("tune", step, total, f"noise_sd {sig:.3g}: validation NMSE {v:.3g}")
-        if v < 1e-12:
-            break
-    for _ in range(max_rounds):
-        best = min(tried, key=lambda s: tried[s][0])
-        if tried[best][0] < 1e-12:
-            break
-        sigs = sorted(tried)
-        i = sigs.index(best)
-        lo = sigs[i - 1] if i > 0 else best / 3
-        hi = sigs[i + 1] if i + 1 < len(sigs) else best * 3
-        lo = max(lo, best / 30) if best > 0 else lo
-        zoom = np.geomspace(max(lo, 1e-300), hi, 10)[1:-1] if hi > 0 else []
-        before = tried[best][0]
-        for sig in zoom:
-            step += 1
-            v = score(float(sig))
-            progress("tune", step, total, f"noise_sd {sig:.3g}: validation NMSE {v:.3g}")
-        if min(v for v, _ in tried.values()) >= before * (1 - 1e-3):
-            break
-    # the largest noise level on the plateau of the best validation NMSE: a lower threshold only adds noise
-    # peeled as (often high-order) coefficients without improving the fit
-    vmin = min(v for v, _ in tried.values())
-    best = max(s for s, (v, _) in tried.items() if v <= vmin * (1 + _PLATEAU) + 1e-15)
-    trail = [{"noise_sd": float(s), "nmse": float(tried[s][0])} for s in sorted(tried)]
-    return tried[best][1], trail
+        fit, trail = dec.fit(sig), []
+    locs = fit["locations"]
+    coefs = dec.with_mean(locs, fit["coefficients"])
+    comp = component(f"q-SFT peeling ({int(locs.any(axis=1).sum()):,} coefficients)", locs, coefs,
+                     r2(predict_terms(locs, coefs, Xr, plan.q), yr) if yr.size >= 2 else None)
+    return {"locations": locs, "coefficients": coefs, "peeled_locations": fit["peeled_locations"],
+            "peeled": dec.with_mean(fit["peeled_locations"], fit["peeled"]), "noise_sd": float(fit["noise_sd"]),
+            "trail": trail, "peel": fit["peel"], "components": [comp]}
 
 
 # ================================================================================================ entry
@@ -527,41 +410,33 @@ def sketch_model(
     t_query = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    progress("decode", 0, 1, f"transforms of {plan.num_blocks} blocks ({plan.num_bins:,} bins each)")
-    V = np.stack([values[plan.block_name(c, p)] for c, p in plan.blocks]).reshape(
-        plan.C, plan.P, plan.n + 1, plan.num_bins)
-    U, mu = subsampled_transforms(V, plan)
-    del V
-    progress("decode", 1, 1, "transforms done")
-    dec = _Decoder(U, mu, plan, config.refit)
     Xt, yt = plan.test_sequences, values.get("test", np.zeros(0))
     tuned = config.noise_sd is None and yt.size >= 2
-    if tuned:
+    if tuned:  # the first half chooses (noise level, rounds, components), the second only reports
         half = yt.size // 2
         Xv, yv, Xr, yr = Xt[:half], yt[:half], Xt[half:], yt[half:]
-        fit, trail = _tune(dec, Xv, yv, progress, cancel)
     else:
-        Xr, yr = Xt, yt
-        sig = config.noise_sd if config.noise_sd is not None else float(_candidate_noise(U, plan)[-2])
-        if cancel is not None:
-            cancel.raise_if_cancelled("the sketch")
-        fit, trail = dec.fit(sig), []
+        Xv, yv, Xr, yr = Xt[:0], yt[:0], Xt, yt
+    if config.method == "hybrid":
+        fit = decode_hybrid(plan, values, Xv, yv, Xr, yr, config.noise_sd, progress, cancel)
+    else:
+        fit = _decode_qsft(plan, values, Xv, yv, Xr, yr, config.noise_sd, progress, cancel)
     progress("refit", 1, 1, f"{fit['locations'].shape[0]} coefficients (least squares on all training samples)"
              if config.refit else "no refit")
-    locs = fit["locations"]
-    coefs = dec.with_mean(locs, fit["coefficients"])
-    peeled_locs = fit["peeled_locations"]
-    peeled = dec.with_mean(peeled_locs, fit["peeled"])
+    locs, coefs = fit["locations"], fit["coefficients"]
+    peeled_locs, peeled = fit["peeled_locations"], fit["peeled"]
     t_decode = time.perf_counter() - t0
+    trail = fit["trail"]
 
     sketch = FourierSketch(locs, coefs, alpha)
     quality: dict[str, Any] = {"r2": None, "nmse": None, "r2_before_refit": None, "nmse_before_refit": None,
                                "holdout": {"y_true": [], "y_pred": []}, "holdout_size": int(yr.size)}
     if yr.size >= 2:
+        mu = float(np.concatenate([values[nm] for nm in plan.block_names if nm != "test"]).mean())
         pred = sketch.predict(Xr)
-        pred0 = _predict(peeled_locs, peeled, Xr, q)
-        quality.update(r2=_r2(pred, yr), nmse=_nmse(pred, yr, mu), r2_before_refit=_r2(pred0, yr),
-                       nmse_before_refit=_nmse(pred0, yr, mu))
+        pred0 = predict_terms(peeled_locs, peeled, Xr, q)
+        quality.update(r2=r2(pred, yr), nmse=nmse(pred, yr, mu), r2_before_refit=r2(pred0, yr),
+                       nmse_before_refit=nmse(pred0, yr, mu))
         m = min(_HOLDOUT_POINTS, yr.size)
         quality["holdout"] = {"y_true": yr[:m].round(10).tolist(), "y_pred": pred[:m].round(10).tolist()}
     pr = fit["peel"]
@@ -576,7 +451,11 @@ def sketch_model(
         "noise_sd": float(fit["noise_sd"]),
         "noise_sd_tuned": tuned,
         "tuning": trail,
+        "method": config.method,
+        "components": fit["components"],
+        **({"hybrid": fit["hybrid"]} if "hybrid" in fit else {}),
         "queries": {"train": plan.num_train_queries, "test": plan.num_test_queries, "queried": qstats["queried"],
+                    "random": plan.num_random_queries, "qsft": plan.num_qsft_queries,
                     "cached": qstats["cached"], "fingerprint": probe, "damaged_blocks": qstats["damaged_blocks"]},
         **quality,
         "num_coefficients": sketch.num_coefficients,
@@ -588,9 +467,9 @@ def sketch_model(
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
     }
-    r2 = report["r2"]
+    r2_out = report["r2"]
     progress("done", 1, 1, f"{sketch.num_coefficients} coefficients" +
-             (f", held-out R^2 {r2:.4f}" if r2 is not None else ""))
+             (f", held-out R^2 {r2_out:.4f}" if r2_out is not None else ""))
     template = getattr(model, "template", None)
     if template is not None and hasattr(template, "pattern"):  # models.with_template: record the fixed letters
         return sketch.with_metadata(report=report, template=str(template.pattern))
