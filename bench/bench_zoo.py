@@ -79,6 +79,10 @@ class Method:
 
 METHODS: dict[str, Method] = {
     "before": Method("today's engine (q-SFT peeling + noise tuning + refit)"),
+    "hybrid": Method("hybrid: dense order<=2 tables on random queries + q-SFT on the residual (alternating refit)",
+                     run=lambda model, budget, cache_dir: sketch_model(
+                         model, config=plan_for_budget(budget, model.n, model.alphabet.q, method="hybrid"),
+                         cache_dir=cache_dir)),
 }
 
 

@@ -14,6 +14,8 @@ from shapzero_core.sketch import plan_for_budget, plan_sketch
 from studio_ui import core, models_ui, refining, sketching, state
 from studio_ui import widgets as w
 
+METHOD_LABELS = {"hybrid": "Dense + sparse", "qsft": "Sparse only (q-SFT)"}
+
 w.page_frame("sketch")
 w.header("Sketch", "The sketch queries the model once on a designed set of sequences and recovers its sparse "
          "Fourier transform; every explanation afterwards comes from the sketch, with no model calls.")
@@ -41,11 +43,12 @@ with tab_run:
                     st.session_state["sketch_budget"] = int(pl["num_train_queries"])
                     st.session_state["sketch_test_size"] = int(pl["num_test_queries"])
                     st.session_state["sketch_seed"] = int(pl["seed"])
+                    st.session_state["sketch_method"] = METHOD_LABELS[str(pl.get("method", "qsft"))]
 
                 r1, r2 = st.columns([4, 1], vertical_alignment="center")
-                r1.info(f"An unfinished sketch of this model is in the workspace cache: budget "
-                        f"{pl['num_train_queries']:,} (b = {pl['b']}, C = {pl['num_subsample']}, P = "
-                        f"{pl['num_repeat']}), {run['done']} of {run['total']} query blocks done.")
+                r1.info(f"An unfinished sketch of this model is in the workspace cache: "
+                        f"{METHOD_LABELS[str(pl.get('method', 'qsft'))]}, budget {pl['num_train_queries']:,}, "
+                        f"{run['done']} of {run['total']} query blocks done.")
                 r2.button("Use this plan", key=f"sketch_resume_{i}", on_click=_resume,
                           help="Sets the budget, test queries and seed of that run; Start then resumes it.")
         c1, c2, c3 = st.columns(3)
@@ -58,8 +61,16 @@ with tab_run:
                                         help="Random sequences queried on top of the budget, to tune the noise "
                                              "threshold and to measure R² of the sketch."))
         seed = int(c3.number_input("Seed", 0, 2**31 - 1, 0, key="sketch_seed"))
+        method_label = st.radio(
+            "Method", list(METHOD_LABELS.values()), index=0, horizontal=True, key="sketch_method",
+            help="Dense + sparse: half the budget goes to random sequences that fit every single-position effect "
+                 "and every pair of positions directly; the designed q-SFT queries then find the sparse "
+                 "higher-order interactions left over. Best for most trained models (CNNs, tree ensembles, "
+                 "pairwise models). Sparse only: the paper's q-SFT algorithm alone; exact for models with a few "
+                 "strong interactions of any order.")
+        method = next(k for k, v in METHOD_LABELS.items() if v == method_label)
         try:
-            config = plan_for_budget(budget, n, q, seed=seed, test_size=test_size)
+            config = plan_for_budget(budget, n, q, seed=seed, test_size=test_size, method=method)
             plan = plan_sketch(n, q, config)
         except (SketchError, ValueError) as e:
             st.error(str(e))
@@ -83,6 +94,9 @@ with tab_run:
         m3.metric("Already cached", f"{done_blocks} of {all_blocks} blocks",
                   help="Query blocks of this model and plan in the workspace cache; Start resumes from them.")
         st.caption(f"Plan: {plan.summary()}; b = {plan.b} means {plan.num_bins:,} bins per group.")
+        if plan.num_random_queries:
+            st.caption(f"{plan.num_random_queries:,} random sequences for the dense part, "
+                       f"{plan.num_qsft_queries:,} designed q-SFT queries for the sparse part.")
         if done_blocks and done_blocks == all_blocks and not running:
             st.info(f"All {all_blocks} query blocks of this plan are in the workspace cache: Start decodes them "
                     "again without querying the model.")
@@ -198,6 +212,19 @@ with g2:
     st.dataframe({"order": t["order"], "coefficients": t["coefficients"],
                   "share of energy": [f"{e:.1%}" for e in t["energy_share"]]}, hide_index=True,
                  key="sketch_order_table")
+comps = rep.get("components") or []
+if comps:
+    st.markdown("**What each part of the sketch captured**")
+    st.dataframe({"part": [c["component"] for c in comps],
+                  "coefficients": [c["coefficients"] for c in comps],
+                  "held-out R² up to this part": [_fmt(c.get("heldout_r2")) for c in comps],
+                  "energy by order": [", ".join(f"order {k}: {v:.3g}" for k, v in c["energy_by_order"].items()) or "—"
+                                      for c in comps]},
+                 hide_index=True, key="sketch_components")
+    hyb = rep.get("hybrid") or {}
+    if hyb and not hyb.get("sparse_kept", True):
+        st.caption("The q-SFT part did not improve the fit on validation sequences, so the sketch is the dense "
+                   "part alone.")
 refining.trust_panel(sk)
 sk = state.get_sketch() or sk
 st.download_button("Save the sketch (.npz)", sk.to_bytes, file_name="sketch.npz", mime="application/octet-stream",

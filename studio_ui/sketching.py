@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from shapzero_core import FourierSketch
+from shapzero_core.sketch.plan import RANDOM_BLOCK
 
 from . import core, jobs, state
 
@@ -46,7 +47,7 @@ def _safe_id(model: Any) -> str | None:
 def cached_queries(plan: Any, model: Any) -> tuple[int, int]:
     """``(finished blocks, total blocks incl. the test set)`` already in the workspace cache for this model
     and plan (0 if nothing is cached or the model has no stable identity)."""
-    total = plan.num_blocks + (1 if plan.num_test_queries else 0)
+    total = len(plan.block_names)
     sid = _safe_id(model)
     if sid is None:
         return 0, total
@@ -69,7 +70,9 @@ def cached_runs(model: Any, limit: int = 5) -> list[dict[str, Any]]:
         try:
             m = json.loads((d / "manifest.json").read_text("utf-8"))
             plan = dict(m["plan"])
-            total = int(plan["num_subsample"]) * int(plan["num_repeat"]) + (1 if plan["num_test_queries"] else 0)
+            rand = int(plan.get("random_queries", 0))
+            total = (int(plan["num_subsample"]) * int(plan["num_repeat"]) + -(-rand // RANDOM_BLOCK)
+                     + (1 if plan["num_test_queries"] else 0))
         except (OSError, ValueError, KeyError, TypeError):
             continue
         done = len(m.get("blocks", {}))

@@ -138,7 +138,7 @@ def test_two_sketches_into_one_cache_at_once_both_finish_with_whole_blocks(tmp_p
     (folder,) = (tmp_path / "c").iterdir()
     manifest = json.loads((folder / "manifest.json").read_text())
     blocks = sorted(p.stem for p in folder.glob("*.npy"))
-    assert sorted(manifest["blocks"]) == blocks and len(blocks) == 3 * 3 + 1
+    assert sorted(manifest["blocks"]) == blocks and len(blocks) == 3 * 3 + 1 + 1  # q-SFT, one random, test
     third = subprocess.run([*cmd, "--out", "s3.npz"], cwd=tmp_path, env=env, capture_output=True, text=True,
                            timeout=150)
     assert third.returncode == 0, third.stderr

@@ -28,7 +28,9 @@ def test_sketch_writes_a_sketch_equal_to_the_demo_spectrum(sketched):
     assert np.array_equal(sk.locations, truth.locations)
     np.testing.assert_allclose(sk.coefficients, truth.coefficients, atol=1e-6)
     rep = sk.report
-    assert rep["queries"]["train"] == 3 * 3 * 27 * 4**5 and rep["r2"] > 0.999999
+    # the default, dense + sparse: half the budget on random queries, the q-SFT part as its rule picks for the other half
+    assert rep["method"] == "hybrid" and rep["queries"]["train"] == 250_000 and rep["r2"] > 0.999999
+    assert rep["queries"]["qsft"] == 4 * 4 * 27 * 4**4 and rep["queries"]["random"] == 250_000 - 4 * 4 * 27 * 4**4
     assert sk.metadata["model_spec"] == "demo:guide_rna"
     # the trust check ran by default: exact sketch, so the zero-residual shortcut (4 pairs per sequence)
     trust = rep["trust"]
@@ -42,7 +44,7 @@ def test_sketch_resumes_from_the_cache(sketched, capsys):
                "--cache", str(sketched / "cache"), "--out", str(sketched / "again.npz")])
     assert rc == 0
     err = capsys.readouterr().err
-    assert "250,832 of 250,832 queries cached, 0 to go" in err
+    assert "252,000 of 252,000 queries cached, 0 to go" in err
     assert FourierSketch.load(sketched / "again.npz").report["queries"]["queried"] == 0
 
 
@@ -98,7 +100,7 @@ def test_explain_refine_writes_refined_values_with_stderr(tmp_path, capsys):
 
 def test_plan_only_prints_the_exact_queries(capsys):
     assert main(["sketch", "--model", "demo:repair", "--b", "6", "--subsample", "2", "--repeat", "4",
-                 "--plan-only"]) == 0
+                 "--method", "qsft", "--plan-only"]) == 0
     out = capsys.readouterr().out
     assert "b=6, C=2, P=4: 1,343,488 training + 10,000 test = 1,353,488 model queries" in out
 
@@ -160,3 +162,33 @@ def test_a_model_returning_nan_exits_2_naming_the_block(tmp_path, capsys, monkey
     err = capsys.readouterr().err
     assert rc == 2
     assert "query block" in err and "NaN" in err.replace("nan", "NaN")
+
+
+def test_hybrid_sketch_from_the_cli(tmp_path, capsys):
+    """--method hybrid: the plan names its random queries, the log lists each component's held-out R^2, the
+    sketch file keeps the method and components, and a rerun resumes with nothing to query."""
+    args = ["sketch", "--model", "demo:guide_rna", "--budget", "120000", "--test-size", "2000", "--method", "hybrid",
+            "--no-check", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "h.npz")]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "plan: hybrid:" in err and "random +" in err
+    assert "first order (every position): held-out R^2" in err and "pairwise (" in err
+    sk = FourierSketch.load(tmp_path / "h.npz")
+    rep = sk.report
+    assert rep["method"] == "hybrid" and rep["queries"]["train"] == 120_000
+    assert [c["component"] for c in rep["components"]][:3] == [
+        "constant", "first order (every position)", f"pairwise ({rep['hybrid']['pairs']} pairs)"]
+    assert rep["r2"] > 0.99
+    assert main(args) == 0
+    assert "queries cached, 0 to go" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("extra", "match"), [
+    (["--budget", "100000", "--random-queries", "5000", "--method", "hybrid"], "--random-queries goes with --b"),
+    (["--b", "3", "--random-queries", "5000", "--method", "qsft"], "--random-queries is for --method hybrid"),
+    (["--b", "3", "--method", "hybrid", "--random-queries", "10"], "needs random_queries >= 1,000"),
+])
+def test_hybrid_cli_errors(tmp_path, capsys, extra, match):
+    rc = main(["sketch", "--model", "demo:guide_rna", "--plan-only", *extra])
+    assert rc == 2
+    assert match in capsys.readouterr().err

@@ -39,6 +39,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     size.add_argument("--b", type=int, default=None, metavar="B", help="subsampling dimension: q^b bins per group")
     size.add_argument("--subsample", type=int, default=3, metavar="C", help="subsampling groups (default 3)")
     size.add_argument("--repeat", type=int, default=3, metavar="P", help="random offsets (default 3)")
+    size.add_argument("--method", choices=("hybrid", "qsft"), default="hybrid",
+                      help="hybrid (default): dense first-order + pairwise tables fitted on uniformly random queries, "
+                           "q-SFT on what they leave (trained models are dense at low order: CNNs, tree ensembles, "
+                           "Potts models); qsft: the paper's q-SFT peeling alone")
+    size.add_argument("--random-fraction", type=float, default=0.5, metavar="F",
+                      help="hybrid with --budget: share of the budget spent on random queries (default 0.5)")
+    size.add_argument("--random-queries", type=int, default=None, metavar="R",
+                      help="hybrid with --b: random queries of the dense part (default: as many as the q-SFT blocks)")
     p.add_argument("--noise-sd", type=float, default=None, help="noise level of the bin tests (default: tuned on held-out sequences)")
     p.add_argument("--test-size", type=int, default=10_000, help="held-out random sequences (default 10,000)")
     p.add_argument("--no-refit", action="store_true", help="skip the least-squares refit of the recovered coefficients")
@@ -182,10 +190,20 @@ def run(args: argparse.Namespace) -> int:
             n = model.n  # the free positions
     alphabet = alphabet or model.alphabet
     common = {"noise_sd": args.noise_sd, "seed": args.seed, "test_size": args.test_size, "refit": not args.no_refit}
+    if args.method == "qsft" and args.random_queries is not None:
+        raise UserError("--random-queries is for --method hybrid")
     if args.budget is not None:
-        config = plan_for_budget(args.budget, n, alphabet.q, **common)
+        if args.random_queries is not None:
+            raise UserError("--random-queries goes with --b; with --budget use --random-fraction")
+        config = plan_for_budget(args.budget, n, alphabet.q, method=args.method,
+                                 random_fraction=args.random_fraction, **common)
     else:
-        config = SketchConfig(b=args.b, num_subsample=args.subsample, num_repeat=args.repeat, **common)
+        rand = 0
+        if args.method == "hybrid":
+            rand = args.random_queries if args.random_queries is not None else (
+                args.subsample * args.repeat * (n + 1) * alphabet.q**args.b)
+        config = SketchConfig(b=args.b, num_subsample=args.subsample, num_repeat=args.repeat, method=args.method,
+                              random_queries=rand, **common)
     plan = plan_sketch(n, alphabet.q, config)
     log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr))
     log(f"model: {getattr(model, 'name', args.model)} (n={n}, alphabet {alphabet.letters})"
@@ -234,6 +252,12 @@ def run(args: argparse.Namespace) -> int:
     log(f"held-out R^2 {r2:.4f} (before refit {rep.get('r2_before_refit'):.4f}), NMSE {rep.get('nmse'):.4g}"
         if r2 is not None else "no held-out test set (--test-size 0): quality not measured")
     log(f"coefficients by order: {rep.get('count_by_order')}")
+    for c in rep.get("components") or []:
+        cr2 = c.get("heldout_r2")
+        log(f"  {c['component']}: held-out R^2 {cr2:.4f}" if cr2 is not None else f"  {c['component']}")
+    hyb = rep.get("hybrid")
+    if hyb is not None and not hyb.get("sparse_kept", True):
+        log("  (the q-SFT part did not improve the fit on validation sequences and was left out)")
     if trust is not None:
         log(f"trust check ({trust.n_seqs} random sequences, {trust.model_calls:,} model calls): {trust.verdict}; "
             f"median Pearson {trust.median_pearson:.3f}, noise floor {trust.median_noise_floor:.2g}")

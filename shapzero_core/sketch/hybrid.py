@@ -37,22 +37,27 @@ from .lowdeg import LowDegreeFit, fit_low_degree, lowdeg_to_fourier
 from .plan import SketchPlan
 from .tuning import Decoder, candidate_noise, component, nmse, predict_terms, r2, tune
 
-__all__ = ["MAX_ROUNDS", "combine", "decode_hybrid"]
+__all__ = ["MAX_ROUNDS", "ROUNDOFF", "combine", "decode_hybrid"]
 
 MAX_ROUNDS = 4  # alternations of the dense and sparse parts after the first fit
+ROUNDOFF = 1e-8  # relative size below which a combined coefficient is round-off
 _IMPROVE = 1e-3  # a round must lower the validation NMSE by this relative amount to count
 
 
 def combine(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sum several spectra: ``int8 (K, n)`` locations and ``complex128 (K,)`` coefficients, unique locations,
-    exact zeros dropped (the zero frequency is always kept)."""
+    """Sum several spectra: ``int8 (K, n)`` locations and ``complex128 (K,)`` coefficients, unique locations.
+
+    Coefficients within round-off of zero (``<= ROUNDOFF`` times the largest non-constant one: what an exact fit
+    leaves in tables and bins that hold nothing) are dropped; the zero frequency is always kept."""
     parts = [(np.asarray(loc, np.int8).reshape(-1, n), np.asarray(c, np.complex128)) for loc, c in parts]
     allk = np.concatenate([p[0] for p in parts] + [np.zeros((1, n), np.int8)])
     allc = np.concatenate([p[1] for p in parts] + [np.zeros(1, np.complex128)])
     uniq, inv = np.unique(allk, axis=0, return_inverse=True)
     val = np.zeros(uniq.shape[0], np.complex128)
     np.add.at(val, inv.ravel(), allc)
-    keep = (val != 0) | ~uniq.any(axis=1)
+    const = ~uniq.any(axis=1)
+    big = float(np.abs(val[~const]).max(initial=0.0))
+    keep = (np.abs(val) > ROUNDOFF * big) | const
     return uniq[keep].astype(np.int8), val[keep]
 
 

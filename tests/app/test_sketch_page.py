@@ -32,6 +32,8 @@ def test_start_cancel_resume_and_quality():
     at.session_state[state.MODEL_LABEL] = "planted test model"
     at.switch_page("pages/2_Sketch.py").run()
     assert not at.exception
+    assert at.radio(key="sketch_method").value == "Dense + sparse"  # the default
+    at.radio(key="sketch_method").set_value("Sparse only (q-SFT)")
     at.number_input(key="sketch_budget").set_value(7000)
     at.number_input(key="sketch_test_size").set_value(400).run()
     # before starting: the exact queries and the estimated time
@@ -59,7 +61,9 @@ def test_start_cancel_resume_and_quality():
     at.session_state[state.MODEL_LABEL] = "planted test model"
     at.switch_page("pages/2_Sketch.py").run()
     assert any("An unfinished sketch of this model" in m.value for m in at.info)
+    assert any("Sparse only (q-SFT), budget 6,336" in m.value for m in at.info)
     at.button(key="sketch_resume_0").click().run()
+    assert at.radio(key="sketch_method").value == "Sparse only (q-SFT)"
     assert at.number_input(key="sketch_budget").value == 9 * 11 * 64
     assert at.number_input(key="sketch_test_size").value == 400
     assert _metric(at, "Already cached") == f"{done} of 10 blocks"
@@ -107,7 +111,10 @@ def test_a_budget_below_the_smallest_plan_is_a_message():
     at.switch_page("pages/2_Sketch.py").run()
     at.number_input(key="sketch_budget").set_value(44)  # the widget's minimum: (n+1)*q
     at.run()
-    assert not at.exception
+    assert not at.exception  # too small for dense + sparse: one message
+    assert any("too small for a hybrid sketch" in e.value for e in at.error)
+    at.radio(key="sketch_method").set_value("Sparse only (q-SFT)").run()
+    assert not at.exception and not at.error
     assert _metric(at, "Model queries").endswith(f"{44 + 10_000:,}")
 
 
@@ -133,3 +140,30 @@ def test_sketch_on_a_dask_cluster_named_by_the_environment(monkeypatch):
         at.run()
         assert not at.exception
         assert at.session_state[state.SKETCH].report["queries"]["queried"] > 0
+
+
+def test_dense_plus_sparse_sketch_shows_its_parts():
+    """The default method: the plan says how many random and designed queries it makes; after the run a table
+    says what each part captured (held-out R² up to it)."""
+    truth = planted_sketch(n=8, K=20, max_order=3, seed=5)
+    model = PlantedModel(truth)
+    at = app_with()
+    at.session_state[state.MODEL] = model
+    at.session_state[state.MODEL_LABEL] = "planted test model"
+    at.switch_page("pages/2_Sketch.py").run()
+    at.number_input(key="sketch_budget").set_value(40_000)
+    at.number_input(key="sketch_test_size").set_value(1_000).run()
+    assert not at.exception
+    assert any("random sequences for the dense part" in c.value for c in at.caption)
+    assert _metric(at, "Model queries") == "41,000"
+    at.button(key="sketch_start").click().run()
+    job = _wait(at.session_state[state.JOB], timeout=60)
+    assert job.status == "done", job.error
+    at.run()
+    assert not at.exception
+    rep = at.session_state[state.SKETCH].report
+    assert rep["method"] == "hybrid" and rep["queries"]["train"] == 40_000
+    table = next(d.value for d in at.dataframe if "part" in d.value.columns)
+    assert list(table["part"])[:3] == ["constant", "first order (every position)",
+                                        f"pairwise ({rep['hybrid']['pairs']} pairs)"]
+    assert float(list(table["held-out R² up to this part"])[-1]) > 0.999
