@@ -175,7 +175,7 @@ def adopt_finished_job() -> None:
     if job is None or job.status != "done" or st.session_state.get(ADOPTED) == job.id:
         return
     st.session_state[ADOPTED] = job.id
-    state.set_sketch(job.result, job.label)
+    state.offer_sketch(job.result, job.label)  # set aside if another model was chosen meanwhile
 
 
 def sidebar_progress() -> None:

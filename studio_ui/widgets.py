@@ -90,7 +90,27 @@ def page_frame(name: str) -> None:
             session_summary()
 
     draw_summary()
-    st.session_state[state.ON_CHANGE] = draw_summary  # the page body may change the session after this
+    notice_slot = st.empty()
+    draws = [0]
+
+    def draw_notice() -> None:
+        text = state.notice()
+        if not text:
+            notice_slot.empty()
+            return
+        with notice_slot.container():
+            c1, c2 = st.columns([12, 1], vertical_alignment="center")
+            c1.warning(text, icon=":material/move_item:")
+            draws[0] += 1  # the notice may be redrawn in the same run: each draw its own widget key
+            c2.button("OK", key=f"notice_ok_{draws[0]}", on_click=state.dismiss_notice,
+                      help="Dismiss this notice (what was set aside stays listed in the sidebar)")
+
+    def on_change() -> None:
+        draw_summary()
+        draw_notice()
+
+    draw_notice()
+    st.session_state[state.ON_CHANGE] = on_change  # the page body may change the session after this
 
 
 def header(title: str, intro: str) -> None:
@@ -317,7 +337,25 @@ def plotly(fig: Any, key: str, **kwargs: Any) -> Any:
     """``st.plotly_chart`` with the app's config and without Streamlit's theme (the engine's style); logos
     are drawn with one path per letter colour (:func:`merge_logo_shapes`)."""
     merge_logo_shapes(fig)
+    clear_of_toolbar(fig)
     return st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, **kwargs)
+
+
+#: Height of plotly's toolbar (modebar) at the top of a chart, px.
+TOOLBAR_PX = 30
+
+
+def clear_of_toolbar(fig: Any) -> Any:
+    """Put the chart's title just above the plot area, below the toolbar row (the toolbar sits in the top
+    ``TOOLBAR_PX`` of the chart and drew over titles that started at the top). Returns ``fig``."""
+    text = fig.layout.title.text
+    if not text:
+        return fig
+    lines = str(text).count("<br>") + 1
+    need = TOOLBAR_PX + 10 + 20 * lines
+    fig.update_layout(title={"y": 1.0, "yref": "paper", "yanchor": "bottom", "pad": {"b": 8}},
+                      margin={"t": max(int(fig.layout.margin.t or 0), need)})
+    return fig
 
 
 def session_summary(container: Any = None) -> None:
@@ -336,4 +374,7 @@ def session_summary(container: Any = None) -> None:
     ]
     if seqs is not None and len(seqs):
         lines.append(f"**Selected:** {seqs.ids[state.selected_row()]}")
+    aside = state.aside_summary()
+    if aside:
+        lines.append("**Set aside** (does not fit): " + "; ".join(aside))
     c.markdown("  \n".join(lines))

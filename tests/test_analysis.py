@@ -243,3 +243,19 @@ def test_pairwise_summary_matches_dense_pairwise():
                                atol=1e-12)
     with pytest.raises(ValueError, match="stat"):
         pairwise_summary(ex, "median")
+
+
+def test_std_of_equal_values_is_exactly_zero():
+    """Equal values give std 0, not the ~1e-9 round-off of E[x²] - E[x]² (a biologist reads 3.4e-9 as real)."""
+    from shapzero_core.analysis.positions import _grouped_stats, std_from_moments
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 4, size=(5000, 6)).astype(np.int8)
+    v = np.full(X.shape, 0.1) + rng.normal(scale=1e-17, size=X.shape)
+    _, mean, std = _grouped_stats(v, X, 4)
+    assert np.all(std == 0.0) and np.allclose(mean, 0.1)
+    w = rng.normal(size=X.shape)
+    _, _, std = _grouped_stats(w, X, 4)
+    want = np.array([[w[X[:, i] == a, i].std() for a in range(4)] for i in range(6)])
+    np.testing.assert_allclose(std, want, rtol=1e-10)
+    assert np.isnan(std_from_moments(np.zeros(1), np.zeros(1), np.zeros(1)))[0]

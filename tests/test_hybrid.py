@@ -140,6 +140,12 @@ def test_additive_model_keeps_the_dense_part_alone():
     assert set(sk.count_by_order()) <= {0, 1, 2}
     X = np.random.default_rng(1).integers(0, q, size=(6, n)).astype(np.int8)
     np.testing.assert_allclose(shap_values(sk, X), W[np.arange(n), X] - W.mean(1), atol=1e-8)
+    # the same through sketch_model(budget=, method=): the plan is plan_for_budget's
+    sk2 = sketch_model(f, n=n, alphabet=DNA, budget=50_000, method="hybrid")
+    assert sk2.report["method"] == "hybrid"
+    np.testing.assert_allclose(shap_values(sk2, X), shap_values(sk, X), atol=1e-10)
+    with pytest.raises(ValueError, match="contradicts"):
+        sketch_model(f, n=n, alphabet=DNA, config=plan_for_budget(50_000, n, q), method="hybrid")
 
 
 def test_hybrid_shap_values_match_brute_force_on_a_dense_pairwise_model():

@@ -58,6 +58,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, code: int, obj) -> None:
         body = json.dumps(obj).encode()
+        self._done()  # the request is over before its answer leaves: the client may send the next at once
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -89,13 +90,19 @@ class Handler(BaseHTTPRequestHandler):
             count = st.posts[name]
             st.in_flight += 1
             st.max_in_flight = max(st.max_in_flight, st.in_flight)
+        self._counted = True
         try:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             time.sleep(0.01)  # let requests overlap
             self._answer(name, count, body)
         finally:
-            with st.lock:
-                st.in_flight -= 1
+            self._done()
+
+    def _done(self) -> None:
+        if getattr(self, "_counted", False):
+            self._counted = False
+            with self.state.lock:
+                self.state.in_flight -= 1
 
     def _answer(self, name: str, count: int, body) -> None:
         inp = body["inputs"][0]
@@ -112,6 +119,7 @@ class Handler(BaseHTTPRequestHandler):
         if name == "slow":
             time.sleep(1.0)
         if name == "redirect":
+            self._done()
             self.send_response(307)
             self.send_header("Location", "http://example.com/v2/models/gc/infer")
             self.send_header("Content-Length", "0")

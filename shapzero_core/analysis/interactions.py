@@ -12,6 +12,7 @@ import pandas as pd
 from ..alphabet import Alphabet
 from ..fourier import _CHUNK_ELEMS
 from .explanation import Explanation, _as_index, _need_interactions
+from .positions import std_from_moments
 
 
 # ============================================================================================== interactions
@@ -204,7 +205,7 @@ def top_interactions(
         S = np.array([inter.sets[c] for c in cols], dtype=np.intp).reshape(cols.size, d)
         g, code, cnt, s1, s2, npos, nneg, sabs = _group_order(V[:, cols], X, S, q)
         mean = s1 / cnt
-        std = np.sqrt(np.maximum(s2 / cnt - mean**2, 0.0))
+        std = std_from_moments(s1, s2, cnt)
         frac_pos = npos / cnt
         consist = np.where(mean >= 0, npos, nneg) / cnt
         df = pd.DataFrame(

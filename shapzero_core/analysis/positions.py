@@ -71,8 +71,22 @@ def _grouped_stats(values: np.ndarray, X: np.ndarray, q: int) -> tuple[np.ndarra
     s2 = np.bincount(key, weights=v * v, minlength=n * q).reshape(n, q)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(cnt > 0, s1 / cnt, np.nan)
-        var = np.where(cnt > 0, s2 / cnt - mean**2, np.nan)
-    return cnt.astype(np.int64), mean, np.sqrt(np.maximum(var, 0.0))
+    return cnt.astype(np.int64), mean, std_from_moments(s1, s2, cnt)
+
+
+#: Variances below this fraction of the mean square are round-off of ``E[x²] - E[x]²`` and shown as 0.
+ROUNDOFF_VAR = 1e-10
+
+
+def std_from_moments(s1: np.ndarray, s2: np.ndarray, cnt: np.ndarray) -> np.ndarray:
+    """Standard deviation from sums ``s1 = Σx``, ``s2 = Σx²`` and counts (same shapes, float64 out; NaN where
+    ``cnt == 0``). A variance within round-off of zero (below :data:`ROUNDOFF_VAR` × the mean square: equal
+    values) is exactly 0, not ~1e-9."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ms = np.where(cnt > 0, s2 / cnt, np.nan)
+        var = ms - np.where(cnt > 0, s1 / cnt, np.nan) ** 2
+    var = np.where(var <= ROUNDOFF_VAR * ms, 0.0, var)
+    return np.sqrt(var)
 
 
 def position_letter_summary(expl: Explanation, mask: np.ndarray | None = None) -> PositionLetterSummary:

@@ -346,6 +346,7 @@ def sketch_model(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     batch_size: int | None = None,
+    method: str | None = None,
 ) -> FourierSketch:
     """Sketch a model's sparse q-ary Fourier transform (q-SFT with SHAP zero's decoder, plus a refit).
 
@@ -373,6 +374,10 @@ def sketch_model(
         Checked between chunks and tuning steps; raises :class:`~shapzero_core.progress.Cancelled`.
     batch_size : int, optional
         Queries per task (default: ``executor.batch_size`` or 4,096).
+    method : {"qsft", "hybrid"}, optional
+        With ``budget``: the plan's method (:func:`plan_for_budget`; default ``"qsft"``, the paper's sketch;
+        ``"hybrid"`` adds a dense order <= 2 part fitted on uniformly random queries). With ``config`` it
+        must be omitted or equal ``config.method``.
 
     Returns
     -------
@@ -395,7 +400,9 @@ def sketch_model(
     if (config is None) == (budget is None):
         raise ValueError("give exactly one of config=SketchConfig(...) or budget=<training queries>")
     if config is None:
-        config = plan_for_budget(int(budget), n, q)  # type: ignore[arg-type]
+        config = plan_for_budget(int(budget), n, q, method=method or "qsft")  # type: ignore[arg-type]
+    elif method is not None and method != config.method:
+        raise ValueError(f"method={method!r} contradicts config.method={config.method!r}; give one of them")
     plan = plan_sketch(n, q, config)
     progress = progress or null_progress
     bs = int(batch_size or getattr(executor, "batch_size", None) or DEFAULT_BATCH_SIZE)

@@ -164,3 +164,24 @@ def test_merge_logo_shapes_keeps_every_letter_outline_in_one_path_per_colour():
         assert sh.path == " ".join(before[sh.fillcolor])
     assert {sh.fillcolor for sh in fig.layout.shapes} == set(letter_colors(DNA).values())
     assert merge_logo_shapes(fig).layout.shapes == fig.layout.shapes  # idempotent
+
+
+def test_chart_titles_sit_below_the_toolbar_row():
+    """The title is anchored just above the plot area and the top margin holds the toolbar row plus the title
+    (the toolbar drew over titles that started at the top of the chart)."""
+    import numpy as np
+    import pandas as pd
+
+    from shapzero_core.figures import interaction_heatmap_plotly, logo_plotly
+    from studio_ui.widgets import TOOLBAR_PX, clear_of_toolbar
+
+    mat = pd.DataFrame(np.ones((5, 4)), columns=list("ACGT"))
+    for fig in (logo_plotly(mat, title="Mean SHAP of 2,001 sequences"),
+                interaction_heatmap_plotly(np.eye(5), title="Pairwise<br>interactions")):
+        clear_of_toolbar(fig)
+        lines = fig.layout.title.text.count("<br>") + 1
+        assert fig.layout.title.yref == "paper" and fig.layout.title.yanchor == "bottom"
+        assert fig.layout.margin.t >= TOOLBAR_PX + 20 * lines
+    untitled = logo_plotly(mat)
+    t0 = untitled.layout.margin.t
+    assert clear_of_toolbar(untitled).layout.margin.t == t0
