@@ -237,7 +237,7 @@ def _describe(slot: str, value: tuple[Any, ...]) -> str:
     if slot == "model":
         return f"the model {value[1]}"
     if slot == "sketch":
-        return f"the sketch of length {value[0].sequence_length} ({value[2]})"
+        return f"the sketch of length {value[0].sequence_length}"
     return f"the {len(value[0]):,} sequences of length {value[0].n}"
 
 
@@ -253,7 +253,7 @@ def _reconcile(changed: str, what: str) -> None:
         if why is not None:
             aside[slot] = cur
             _put(slot, None)
-            moved.append(f"{_describe(slot, cur)} ({why})")
+            moved.append(_describe(slot, cur) + ("" if " letters of " in why else f" ({why})"))
             if slot == "seqs":
                 st.session_state[SELECTED] = 0
     for slot in _SLOTS:
@@ -268,6 +268,12 @@ def _reconcile(changed: str, what: str) -> None:
                 st.session_state[SELECTED] = 0
     text = []
     if moved:
+        new = _current(changed)
+        if new is not None:
+            n, letters = _shape_of_model(new[0]) if changed == "model" else (
+                (new[0].sequence_length, new[0].alphabet.letters) if changed == "sketch"
+                else (new[0].n, new[0].alphabet.letters))
+            what += f" ({n} letters of {letters})"
         text.append(f"You chose {what}. Set aside because they do not fit it: " + "; ".join(moved)
                     + ". They come back when you choose something they fit again.")
     if back:

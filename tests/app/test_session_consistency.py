@@ -45,7 +45,7 @@ def test_another_length_sets_sketch_and_sequences_aside_and_brings_them_back():
     _load_demo(at, "cnn")  # n = 40: the n = 26 sketch and sequences do not fit
     assert _get(at, state.SKETCH) is None and _get(at, state.SEQS) is None
     notice = " ".join(w.value for w in at.warning)
-    assert "Set aside" in notice and "length 26" in notice and "takes 40 letters" in notice
+    assert "Set aside" in notice and "length 26" in notice and "(40 letters of ACGT)" in notice
     side = _sidebar_text(at)
     assert "**Sketch:** none" in side and "**Sequences:** none" in side and "Set aside" in side
     assert side.count("**Model:**") == 1  # the summary is drawn once
