@@ -104,7 +104,7 @@ else:
                                                                                              format="%.4g")})
             crow = cev.selection.rows if cev is not None else []
             if crow:
-                state.set_selected(int(carriers["seq"].iloc[crow[0]]))
+                state.set_selected(int(carriers["seq_number"].iloc[crow[0]]) - 1)
                 st.success(f"Selected {carriers['seq_id'].iloc[crow[0]]}.")
                 k1, k2 = st.columns(2)
                 with k1:

@@ -36,7 +36,7 @@ def files(tmp_path_factory):
 
 
 def _shap(out) -> np.ndarray:
-    df = pd.read_csv(out / "shap.csv")
+    df = pd.read_csv(out / "shap_long.csv")
     return df.pivot(index="seq_id", columns="position", values="shap").loc[[f"s{i}" for i in range(40)]].to_numpy()
 
 

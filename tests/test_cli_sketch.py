@@ -60,7 +60,7 @@ def test_no_check_skips_the_trust_check(sketched, capsys):
     assert main(["explain", "--sketch", str(sketched / "nocheck.npz"), "--sequences", str(sketched / "five.fa"),
                  "--out", str(sketched / "ex_nocheck")]) == 0
     assert "stderr: unknown: the sketch has no trust check" in capsys.readouterr().err
-    shap = pd.read_csv(sketched / "ex_nocheck" / "shap.csv")
+    shap = pd.read_csv(sketched / "ex_nocheck" / "shap_long.csv")
     assert shap["stderr"].isna().all()
 
 
@@ -81,7 +81,7 @@ def test_explain_refine_writes_refined_values_with_stderr(tmp_path, capsys):
     assert rc == 0
     err = capsys.readouterr().err
     assert "refining 20 sequences" in err and "model calls" in err and "standard errors of SHAP values refined" in err
-    shap = pd.read_csv(tmp_path / "ex" / "shap.csv", dtype={"seq_id": str})
+    shap = pd.read_csv(tmp_path / "ex" / "shap_long.csv", dtype={"seq_id": str})
     exact = shap_values(truth, seqs.X).ravel()
     se = shap["stderr"].to_numpy()
     # values whose walks never changed the residual have stderr 0: positions no missed pair term touches
@@ -112,7 +112,7 @@ def test_explain_writes_tidy_tables(sketched, capsys):
     rc = main(["explain", "--sketch", str(sketched / "guide.npz"), "--sequences", str(f), "--out",
                str(sketched / "ex"), "--interactions", "mobius", "--tables", "csv,parquet"])
     assert rc == 0
-    shap = pd.read_csv(sketched / "ex" / "shap.csv", dtype={"seq_id": str})
+    shap = pd.read_csv(sketched / "ex" / "shap_long.csv", dtype={"seq_id": str})
     assert list(shap.columns) == ["seq_id", "sequence", "position", "letter", "shap", "stderr"]
     # the sketch is exact and its trust check said so: the calibrated sketch-only error bars are ~0
     assert shap["stderr"].notna().all() and shap["stderr"].max() < 1e-6

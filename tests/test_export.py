@@ -89,20 +89,21 @@ def test_export_all_reads_back(tmp_path, labelled):
     out = res.out_dir
     ex = res.explanation
     for fmt in ("csv", "parquet"):
+        tol = {"rtol": 1e-11, "atol": 1e-13} if fmt == "csv" else {"rtol": 1e-12, "atol": 1e-15}  # CSV: 12 digits
         long = read_table(out / f"shap_long.{fmt}")
         assert long["seq_id"].tolist()[::16] == labelled.ids
-        np.testing.assert_allclose(long["shap"].to_numpy().reshape(300, 16), ex.shap, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(long["shap"].to_numpy().reshape(300, 16), ex.shap, **tol)
         top = read_table(out / f"top_interactions_all.{fmt}")
         ref = top_interactions(ex, k=None)
         assert top["positions"].tolist() == [",".join(map(str, p)) for p in ref["positions"]]
-        np.testing.assert_allclose(top["mean"], ref["mean"], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(top["mean"], ref["mean"], **tol)
         pl = read_table(out / f"position_letter_summary.{fmt}")
         np.testing.assert_allclose(pl["mean"].to_numpy().reshape(16, 4), position_letter_summary(ex).mean,
-                                   rtol=1e-12, equal_nan=True)
+                                   equal_nan=True, **tol)
         it = read_table(out / f"interactions.{fmt}")
         ref_it = interaction_table(ex, top_per_sequence=50)
         assert it["seq_id"].tolist() == ref_it["seq_id"].tolist()
-        np.testing.assert_allclose(it["value"], ref_it["value"], rtol=1e-12)
+        np.testing.assert_allclose(it["value"], ref_it["value"], **tol)
     with np.load(out / "modisco_ohe.npz", allow_pickle=False) as z:
         assert z.files == ["arr_0"] and z["arr_0"].shape == (300, 4, 16)
     with np.load(out / "modisco_shap.npz", allow_pickle=False) as z:
@@ -211,3 +212,18 @@ def test_tables_carry_the_stderr_of_every_value(labelled):
     np.testing.assert_array_equal(wide["model_calls"], r.calls_per_seq)
     with pytest.raises(ValueError, match="other sequences"):
         refined_explanation(expl.subset(np.arange(6)), r)
+
+
+def test_csv_numbers_carry_no_round_off_but_parquet_keeps_every_bit(tmp_path):
+    import pandas as pd
+
+    from shapzero_core.export import TableWriter, write_table
+
+    df = pd.DataFrame({"shap": [0.7499999999999938, 0.0, -1.25e-7, 123456.789012345678], "seq_id": list("abcd")})
+    (p,) = write_table(df, tmp_path / "t", ["csv"])
+    lines = p.read_text().splitlines()
+    assert lines[1:] == ["0.75,a", "0,b", "-1.25e-07,c", "123456.789012,d"]
+    with TableWriter(tmp_path / "w", ["csv", "parquet"]) as w:
+        w.write(df)
+    assert (tmp_path / "w.csv").read_text().splitlines() == lines
+    assert pd.read_parquet(tmp_path / "w.parquet")["shap"].tolist() == df["shap"].tolist()

@@ -91,6 +91,6 @@ def test_explain_memory_does_not_grow_with_the_number_of_sequences(tmp_path):
         assert out.returncode == 0, out.stderr
         rc, peaks[N] = map(int, out.stdout.split()[-2:])
         assert rc == 0
-        assert sum(1 for _ in open(tmp_path / f"out{N}" / "shap.csv")) == N * n + 1
+        assert sum(1 for _ in open(tmp_path / f"out{N}" / "shap_long.csv")) == N * n + 1
     # ten times the sequences (1.2 M table rows instead of 120 k): only the sequences themselves cost more
     assert peaks[60_000] - peaks[6_000] <= 4 * 54_000 * n + 24 * MB, peaks

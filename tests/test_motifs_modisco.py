@@ -111,7 +111,7 @@ def test_planted_ctcf_model_gives_a_motif_named_ctcf_cli(ctcf):
     sl = pd.read_csv(out / "motif_seqlets.tsv", sep="\t")
     sl = sl[sl["motif"] == top["motif"]]
     assert len(sl) >= 20
-    site = ctcf["offs"][sl["seq"].to_numpy()] + 1  # 1-based start of the planted site
+    site = ctcf["offs"][sl["seq_number"].to_numpy() - 1] + 1  # 1-based start of the planted site
     overlap = np.minimum(sl["end"].to_numpy(), site + 14) - np.maximum(sl["start"].to_numpy(), site) + 1
     assert np.mean(overlap >= 8) > 0.9
     rec = json.loads((out / "motifs.json").read_text())

@@ -71,5 +71,5 @@ def test_every_readme_example_runs_as_written(tmp_path):
     sk = FourierSketch.load(work / "repair.npz")
     assert sk.n == 40 and sk.report["r2"] > 0.99
     assert FourierSketch.load(work / "guide.npz").n == 26
-    assert (work / "results" / "shap.csv").is_file() and (work / "results" / "interactions.csv").is_file()
+    assert (work / "results" / "shap_long.csv").is_file() and (work / "results" / "interactions.csv").is_file()
     assert (work / "export" / "run.json").is_file() and (work / "refined" / "shap_wide.csv").is_file()

@@ -220,7 +220,7 @@ def test_cli_sketch_with_a_template_then_explain_full_length_sequences(tmp_path,
     (tmp_path / "s.fa").write_text(text)
     rc = main(["explain", "--sketch", str(out), "--sequences", str(tmp_path / "s.fa"), "--out", str(tmp_path / "e")])
     assert rc == 0
-    shap = read_table(tmp_path / "e" / "shap.csv")
+    shap = read_table(tmp_path / "e" / "shap_long.csv")
     assert len(shap) == 20 * 7 and set(shap["position"]) == set(range(1, 8))
     fixed = shap[shap["fixed"]]
     assert set(fixed["position"]) == {3, 4} and (fixed["shap"] == 0).all() and (fixed["letter"] == "G").all()

@@ -49,7 +49,7 @@ from .motifs import hypothetical_shap
 __all__ = ["SEQLET_COLUMNS", "ModiscoConfig", "ModiscoMotif", "MotifSearch", "TooFewSeqletsError",
            "discover_motifs", "write_motifs"]
 
-SEQLET_COLUMNS = ["motif", "seq", "seq_id", "start", "end", "strand", "letters", "contribution"]
+SEQLET_COLUMNS = ["motif", "seq_number", "seq_id", "start", "end", "strand", "letters", "contribution"]
 _MIN_LENGTH = 12
 
 
@@ -134,8 +134,8 @@ class ModiscoMotif:
         ``(start, stop)`` columns kept for TOMTOM (0-based, stop exclusive).
     num_seqlets, num_sequences : int
     seqlets : pandas.DataFrame
-        :data:`SEQLET_COLUMNS`: ``seq`` (row of the input), ``seq_id``, ``start`` / ``end`` (1-based, inclusive,
-        full positions), ``strand`` (``+``, or ``-`` when the motif is read on the reverse strand), ``letters``
+        :data:`SEQLET_COLUMNS`: ``seq_number`` (1-based row of the input), ``seq_id``, ``start`` / ``end``
+        (1-based, inclusive, full positions), ``strand`` (``+``, or ``-`` when the motif is read on the reverse strand), ``letters``
         (the sequence there, forward strand), ``contribution`` (sum of SHAP over the seqlet).
     matches : pandas.DataFrame
         :data:`~shapzero_core.analysis.matching.MATCH_COLUMNS`, best first.
@@ -226,7 +226,8 @@ class MotifSearch:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in MATCH_COLUMNS})
 
     def seqlets(self) -> pd.DataFrame:
-        """Every motif's seqlets in one table (:data:`SEQLET_COLUMNS`)."""
+        """Every motif's seqlets in one table (:data:`SEQLET_COLUMNS`: ``seq_number`` is the 1-based row of the
+        sequence in the explained set, ``start``/``end`` 1-based inclusive positions)."""
         frames = [m.seqlets for m in self.motifs if len(m.seqlets)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in SEQLET_COLUMNS})
 
@@ -368,7 +369,7 @@ def discover_motifs(
             for sl in pat.seqlets:
                 a, b = int(sl.start), int(sl.end)
                 a0, b0 = max(a, 0), min(b, L)
-                rows.append((name, int(sl.example_idx), ids[int(sl.example_idx)], a0 + 1, b0,
+                rows.append((name, int(sl.example_idx) + 1, ids[int(sl.example_idx)], a0 + 1, b0,
                              "-" if sl.is_revcomp else "+",
                              table[X[int(sl.example_idx), a0:b0].astype(np.intp)].tobytes().decode("ascii"),
                              float(contrib[int(sl.example_idx), a0:b0].sum())))
@@ -376,7 +377,7 @@ def discover_motifs(
             motifs.append(ModiscoMotif(
                 name=name, sign=sign, ppm=np.asarray(pat.sequence, dtype=np.float64), cwm=cwm,
                 hcwm=np.asarray(pat.hypothetical_contribs, dtype=np.float64), trim=_trim(cwm, cfg.trim_threshold),
-                num_seqlets=len(pat.seqlets), num_sequences=int(sl_df["seq"].nunique()), seqlets=sl_df,
+                num_seqlets=len(pat.seqlets), num_sequences=int(sl_df["seq_number"].nunique()), seqlets=sl_df,
                 matches=pd.DataFrame({c: [] for c in MATCH_COLUMNS})))
 
     t0 = time.perf_counter()

@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "explain",
         help="explain sequences with a sketch (no model calls): tidy SHAP and interaction tables",
         description=(
-            "Write into DIR: shap.csv (seq_id, sequence, position (1-based), letter, shap, stderr), shap_wide.csv "
+            "Write into DIR: shap_long.csv (seq_id, sequence, position (1-based), letter, shap, stderr), shap_wide.csv "
             "(one row per sequence: prediction, shap_1..shap_n, stderr_1..stderr_n, plus the file's other columns), "
             "interactions.csv with --interactions (seq_id, positions, letters, order, index, value) and "
             "rejected.csv listing every rejected record with its reason. For figures, summaries and "
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     sets = int(np.unique(sketch.locations != 0, axis=0).shape[0]) if args.interactions else 0
     # in chunks (one when refining: the model calls, not the tables, are then what costs)
     step = len(seqs) if args.refine else max(1, _CHUNK_CELLS // (sketch.n + sets))
-    names = ["shap", "shap_wide", *(["interactions"] if args.interactions else [])]
+    names = ["shap_long", "shap_wide", *(["interactions"] if args.interactions else [])]
     writers = {name: TableWriter(out / name, formats) for name in names}
     notes: list[str] = []
     try:
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
                                      with_interactions=args.interactions is not None, background=background)
             if args.refine:
                 expl = _refine(args, sketch, expl)
-            writers["shap"].write(shap_table(expl))
+            writers["shap_long"].write(shap_table(expl))
             wide = wide_table(expl)
             notes = notes or list(wide.attrs.get("notes", []))
             writers["shap_wide"].write(wide)
