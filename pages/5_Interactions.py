@@ -44,7 +44,7 @@ label = core.INDEX_LABELS[index].split(" (")[0]
 with c1:
     M = core.pair_matrix(inter, row, pidx)
     fig = interaction_heatmap_plotly(M, pair_labels(seq), title=f"{ex.ids[row]}: pairwise {label}",
-                                     colorbar_title="value", size=500)
+                                     colorbar_title="value", size=500, sequential=False)
     w.sparse_ticks(fig, n=ex.n)
     w.drop_zero_cells(fig)
     w.plotly(fig, key="heat_seq", on_select=lambda: _clicked("heat_seq"), selection_mode="points")
@@ -53,9 +53,7 @@ with c2:
 
     def _agg_map():
         f = interaction_heatmap_plotly(P, None, title=f"{stat} over {ex.N:,} sequences", colorbar_title=stat,
-                                       size=500)
-        if stat == "mean |value|":  # never negative: a sequential scale from white
-            f.update_traces(marker={"colorscale": w.SEQUENTIAL, "cmin": 0.0})
+                                       size=500, sequential=stat == "mean |value|")  # never negative: from 0
         w.sparse_ticks(f, n=ex.n)
         return w.drop_zero_cells(f)
 

@@ -109,10 +109,10 @@ fig_rows = [
          title="Interactions split over their positions", fixed=ex.fixed))),
     ("Interaction map of the selected sequence", f"pairwise {label}, {sid}", exports.figure_downloads(
         "heatmap_selected", lambda: interaction_heatmap_matplotlib(M, title=f"{sid}: pairwise {label}",
-                                                                   colorbar_title="value"))),
+                                                                   colorbar_title="value", sequential=False))),
     ("Interaction map across sequences", f"mean |pairwise {label}|", exports.figure_downloads(
         "heatmap_mean_abs", lambda: interaction_heatmap_matplotlib(
-            P, title=f"Mean |pairwise {label}| (N={ex.N:,})", colorbar_title="mean |value|"))),
+            P, title=f"Mean |pairwise {label}| (N={ex.N:,})", colorbar_title="mean |value|", sequential=True))),
 ]
 if len(top_all):
     fig_rows.append(("Top interactions", "20 largest |mean| across sequences, with letters",

@@ -768,7 +768,7 @@ def _write_figures(expl, pls, split, top, diff, fig_dir: Path, cfg: ExportConfig
         P = pairwise_summary(expl, "mean_abs")
         paths += save_figure(
             interaction_heatmap_matplotlib(P, title=f"Mean |pairwise {expl.interactions.index} interaction|",
-                                           colorbar_title="mean |interaction|"),
+                                           colorbar_title="mean |interaction|", sequential=True),
             fig_dir / "interaction_heatmap", ff,
         )
     if len(top):

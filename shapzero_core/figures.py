@@ -515,12 +515,46 @@ def _symmetric_limit(M: np.ndarray) -> float:
     return m if m > 0 else 1.0
 
 
+#: Sequential scale of maps whose values are never negative (e.g. mean |interaction|): white to dark red,
+#: the upper half of the diverging scale, so that "more" looks the same on both kinds of map.
+_SEQUENTIAL_STOPS = _DIVERGING_STOPS[len(_DIVERGING_STOPS) // 2:]
+PLOTLY_SEQUENTIAL = [[i / (len(_SEQUENTIAL_STOPS) - 1), c] for i, c in enumerate(_SEQUENTIAL_STOPS)]
+
+
+def _sequential_cmap() -> Any:
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list("shapzero_sequential", _SEQUENTIAL_STOPS)
+
+
+def _color_range(vals: np.ndarray, sequential: bool | None) -> tuple[bool, float, float]:
+    """``(sequential, lo, hi)`` of a map: a diverging scale symmetric about 0, or (for values that are all
+    >= 0, or ``sequential=True``) a sequential one from 0 to the largest value."""
+    finite = vals[np.isfinite(vals)]
+    seq = bool(finite.size and finite.min() >= 0) if sequential is None else bool(sequential)
+    lim = _symmetric_limit(finite)
+    return (True, 0.0, lim) if seq else (False, -lim, lim)
+
+
+def mpl_position_ticks(n: int, inches: float, fontsize: float = 9.0) -> list[int]:
+    """1-based position ticks for a matplotlib axis ``inches`` long whose labels do not run together: the
+    step (1, 2, 5, 10, 20, 50...) is the smallest whose labels, at ``fontsize`` points, fit with a gap."""
+    label_in = (len(str(n)) * 0.6 + 1.2) * fontsize / 72  # digits plus a space either side
+    fit = max(1, int(inches / label_in))
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000):
+        ticks = [1, *range(step, n + 1, step)] if step > 1 else list(range(1, n + 1))
+        if len(ticks) <= fit:
+            return ticks
+    return [1, n]
+
+
 def interaction_heatmap_plotly(
     matrix: np.ndarray,
     letters: Sequence[Sequence[str]] | None = None,
     title: str = "",
     colorbar_title: str = "interaction",
     size: int = 520,
+    sequential: bool | None = None,
 ) -> Any:
     """Position x position interaction matrix as a square-marker scatter (clickable in Streamlit).
 
@@ -534,6 +568,9 @@ def interaction_heatmap_plotly(
     title, colorbar_title : str
     size : int
         Figure width and height in pixels.
+    sequential : bool, optional
+        Colour scale: diverging about 0 (signed values) or sequential from 0 (values that cannot be negative,
+        e.g. mean |value|). Default: sequential when every off-diagonal value is >= 0.
 
     Returns
     -------
@@ -549,7 +586,7 @@ def interaction_heatmap_plotly(
     ii, jj = np.nonzero(~np.eye(n, dtype=bool))
     vals = M[ii, jj]
     labels = [str(letters[i][j]) for i, j in zip(ii, jj, strict=True)] if letters is not None else [""] * ii.size
-    lim = _symmetric_limit(vals)
+    seq, lo, hi = _color_range(vals, sequential)
     marker_px = max(3, int((size - 120) / max(n, 1)))
     fig = go.Figure(
         go.Scatter(
@@ -560,9 +597,9 @@ def interaction_heatmap_plotly(
                 "symbol": "square",
                 "size": marker_px,
                 "color": vals,
-                "colorscale": PLOTLY_DIVERGING,
-                "cmin": -lim,
-                "cmax": lim,
+                "colorscale": PLOTLY_SEQUENTIAL if seq else PLOTLY_DIVERGING,
+                "cmin": lo,
+                "cmax": hi,
                 "colorbar": {"title": {"text": colorbar_title}},
                 "line": {"width": 0},
             },
@@ -588,22 +625,24 @@ def interaction_heatmap_plotly(
 
 
 def interaction_heatmap_matplotlib(
-    matrix: np.ndarray, title: str = "", colorbar_title: str = "interaction", size: float = 4.2
+    matrix: np.ndarray, title: str = "", colorbar_title: str = "interaction", size: float = 4.2,
+    sequential: bool | None = None,
 ) -> Any:
-    """The same interaction matrix for export (same colours, 1-based ticks, diagonal blank)."""
+    """The same interaction matrix for export (same colours and scale rule as
+    :func:`interaction_heatmap_plotly`, 1-based ticks spaced so their labels never touch, diagonal blank)."""
     M = np.asarray(matrix, dtype=np.float64).copy()
     if M.ndim != 2 or M.shape[0] != M.shape[1]:
         raise ValueError(f"matrix must be square (n, n), got shape {M.shape}")
     n = M.shape[0]
-    lim = _symmetric_limit(M[~np.eye(n, dtype=bool)])
+    seq, lo, hi = _color_range(M[~np.eye(n, dtype=bool)], sequential)
     M[np.eye(n, dtype=bool)] = np.nan
     plt = _mpl()
     with plt.rc_context(MPL_STYLE):
         fig, ax = _new_figure(size + 0.8, size)
-        cmap = plt.get_cmap(DIVERGING).with_extremes(bad="white")
-        im = ax.imshow(M, cmap=cmap, vmin=-lim, vmax=lim, extent=(0.5, n + 0.5, n + 0.5, 0.5),
+        cmap = (_sequential_cmap() if seq else plt.get_cmap(DIVERGING)).with_extremes(bad="white")
+        im = ax.imshow(M, cmap=cmap, vmin=lo, vmax=hi, extent=(0.5, n + 0.5, n + 0.5, 0.5),
                        interpolation="nearest")
-        ticks = _position_ticks(n)
+        ticks = mpl_position_ticks(n, 0.8 * size, float(MPL_STYLE["font.size"]))
         ax.set_xticks(ticks)
         ax.set_yticks(ticks)
         ax.set_xlabel("position")

@@ -29,9 +29,6 @@ PAGES: dict[str, tuple[str, str, str]] = {
 }
 INDEX = "sz_index"
 ORDER = "sz_order"
-#: White to dark red (the upper half of the engine's diverging scale), for values that are never negative.
-SEQUENTIAL = [[0.0, "#F7F7F7"], [0.2, "#FDDBC7"], [0.4, "#F4A582"], [0.6, "#D6604D"], [0.8, "#B2182B"],
-              [1.0, "#67001F"]]
 #: Number formats of the summary statistics columns in tables.
 STAT_COLUMNS = {
     "mean": st.column_config.NumberColumn(format="%.4g"),

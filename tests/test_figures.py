@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import matplotlib
@@ -172,3 +173,49 @@ def test_logo_error_whiskers_in_both_backends(tmp_path):
         logo_plotly(M, errors=np.ones(2))
     with pytest.raises(ValueError, match=">= 0"):
         logo_plotly(M, errors=-np.ones(3))
+
+
+@pytest.mark.parametrize("n", [12, 26, 40, 60, 100])
+def test_exported_heatmap_tick_labels_never_touch(n):
+    """At n <= 100 the exported map's position labels are spaced so that none overlaps the next (they ran
+    together at n = 40)."""
+    from shapzero_core.figures import interaction_heatmap_matplotlib
+
+    M = np.random.default_rng(n).normal(size=(n, n))
+    fig = interaction_heatmap_matplotlib((M + M.T) / 2, title="map")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    for axis, labels in (("x", ax.get_xticklabels()), ("y", ax.get_yticklabels())):
+        assert labels[0].get_text() == "1" and len(labels) >= 5
+        boxes = sorted((t.get_window_extent() for t in labels if t.get_text()),
+                       key=lambda b: b.x0 if axis == "x" else b.y0)
+        for a, b in itertools.pairwise(boxes):
+            gap = b.x0 - a.x1 if axis == "x" else b.y0 - a.y1
+            assert gap > 1, f"n={n}: {axis} tick labels touch ({a} / {b})"
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_maps_of_values_that_cannot_be_negative_use_a_sequential_scale():
+    """Mean |value| maps run from 0 on a white-to-red scale; signed maps stay diverging about 0."""
+    from shapzero_core.figures import (
+        PLOTLY_DIVERGING,
+        PLOTLY_SEQUENTIAL,
+        interaction_heatmap_matplotlib,
+        interaction_heatmap_plotly,
+    )
+
+    A = np.abs(np.random.default_rng(0).normal(size=(8, 8)))
+    S = A - 0.5
+    m = interaction_heatmap_plotly(A).data[0].marker
+    assert (m.cmin, m.cmax) == (0.0, A[~np.eye(8, dtype=bool)].max())
+    assert [list(c) for c in m.colorscale] == [list(c) for c in PLOTLY_SEQUENTIAL]
+    m = interaction_heatmap_plotly(S).data[0].marker
+    assert m.cmin == -m.cmax and [list(c) for c in m.colorscale] == [list(c) for c in PLOTLY_DIVERGING]
+    assert interaction_heatmap_plotly(A, sequential=False).data[0].marker.cmin < 0
+    im = interaction_heatmap_matplotlib(A, sequential=True).axes[0].images[0]
+    assert im.get_clim() == (0.0, A[~np.eye(8, dtype=bool)].max())
+    im = interaction_heatmap_matplotlib(S).axes[0].images[0]
+    lo, hi = im.get_clim()
+    assert lo == -hi
