@@ -84,15 +84,20 @@ with tab_run:
             except ModelError as e:
                 st.error(f"The model failed on test sequences: {e}")
         done_blocks, all_blocks = sketching.cached_queries(plan, model)
-        to_query = plan.num_queries * (1 - done_blocks / all_blocks) if all_blocks else plan.num_queries
+        check = refining.trust_check_option(n, q)
+        eta = sketching.estimate(model, plan, rate, check)
         m1, m2, m3 = st.columns(3)
         m1.metric("Model queries", f"{plan.num_queries:,}",
                   help=f"{plan.num_train_queries:,} training + {plan.num_test_queries:,} held-out")
-        m2.metric("Estimated query time", core.format_duration(to_query / rate) if rate else "—",
-                  help="queries not yet cached ÷ measured throughput"
-                       + (f" ({rate:,.0f} sequences/s)" if rate else ""))
+        m2.metric("Estimated time", core.format_duration(eta.total_s) if eta.total_s is not None else "—",
+                  help="queries not yet cached at the model's measured speed, plus decoding and the trust check")
         m3.metric("Already cached", f"{done_blocks} of {all_blocks} blocks",
                   help="Query blocks of this model and plan in the workspace cache; Start resumes from them.")
+        st.caption("Estimated: "
+                   + (f"model queries {core.format_duration(eta.query_s)}" if eta.query_s is not None
+                      else "model queries unknown (no measured speed)")
+                   + f", decoding {core.format_duration(eta.decode_s)} ({eta.basis})"
+                   + (f", trust check {core.format_duration(eta.check_s)}" if eta.check_s else "") + ".")
         st.caption(f"Plan: {plan.summary()}; b = {plan.b} means {plan.num_bins:,} bins per group.")
         if plan.num_random_queries:
             st.caption(f"{plan.num_random_queries:,} random sequences for the dense part, "
@@ -116,12 +121,11 @@ with tab_run:
                 help="The model travels to the workers as its spec (demo models, ONNX files, servers); "
                      "the time estimate above is for this machine." if portable else
                      "This model cannot be rebuilt on the workers (it has no spec).")
-        check = refining.trust_check_option(n, q)
         if st.button("Start sketch", key="sketch_start", type="primary", icon=":material/play_arrow:",
                      disabled=running):
             try:
                 sketching.start_sketch(model, config, f"sketch of {state.model_label()} (budget {budget:,})",
-                                       dask_address=dask_addr if use_dask else None, trust_check=check)
+                                       dask_address=dask_addr if use_dask else None, trust_check=check, eta=eta)
             except (SketchError, ValueError) as e:
                 st.error(str(e))
             else:

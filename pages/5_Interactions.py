@@ -100,8 +100,11 @@ orders_present = sorted({int(o) for o in inter.orders if o >= 1}) or [2]
 lo_default = 2 if max(orders_present) >= 2 else 1
 d1, d2, d3 = st.columns([2, 2, 1])
 scope = d1.radio("Of", ["all sequences", "the selected sequence"], horizontal=True, key="top_scope")
+# keyed by index and order: another index has other orders, and its slider starts at its full range (one key
+# kept the pairs-only range of STII order 2 for Möbius "all", so the table silently showed pairs only)
 o_lo, o_hi = (d2.select_slider("Orders", orders_present, value=(lo_default, max(orders_present)),
-                               key="top_orders") if len(orders_present) > 1 else (orders_present[0],) * 2)
+                               key=f"top_orders_{index}_{order}") if len(orders_present) > 1
+              else (orders_present[0],) * 2)
 k = int(d3.number_input("Rows", 5, 500, 20, step=5, key="top_k"))
 if scope == "all sequences":
     top = cache.top_all(ctx, ctx.key, index, order, int(o_lo), int(o_hi)).head(k)

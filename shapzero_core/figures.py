@@ -693,7 +693,7 @@ def top_interactions_plotly(table: pd.DataFrame, k: int = 20, value: str = "mean
         title={"text": title},
         height=max(250, 22 * len(t) + 100),
         xaxis={"title": {"text": value}, "zeroline": True, "zerolinecolor": "#888888"},
-        yaxis={"title": {"text": "positions (1-based) and letters"}, "type": "category"},
+        yaxis={"title": {"text": "positions (1-based) and letters"}, "type": "category", "automargin": True},
     )
     return fig
 

@@ -46,6 +46,7 @@ class JobRecord:
     query_total: int = 0
     first_query_time: float | None = None
     first_query_done: int = 0
+    compute_started: float | None = None  # when the first stage without model calls (decode, tune...) began
     error: str | None = None
     result: Any = None
     info: dict[str, Any] = field(default_factory=dict)
@@ -68,6 +69,8 @@ class JobRecord:
                     self.first_query_time, self.first_query_done = now, int(done)
                 self.info["_call_stage"] = stage
                 self.query_done, self.query_total = int(done), int(total)
+            elif self.compute_started is None and stage not in ("starting", "done"):
+                self.compute_started = now
 
     # ------------------------------------------------------------------ page side
     def cancel(self) -> None:
@@ -79,7 +82,8 @@ class JobRecord:
         return self.status in FINISHED
 
     def snapshot(self) -> dict[str, Any]:
-        """A consistent copy of the record plus derived ``elapsed``, ``rate`` (queries/s) and ``eta`` (s)."""
+        """A consistent copy of the record plus derived ``elapsed``, ``rate`` (queries/s), ``eta`` (s, of the
+        model calls) and ``compute_elapsed`` (s since the first stage without model calls began, or None)."""
         with self.lock:
             d = {
                 "id": self.id, "label": self.label, "status": self.status, "stage": self.stage,
@@ -88,6 +92,8 @@ class JobRecord:
                 "error": self.error, "info": dict(self.info), "cancel_requested": self.cancel_token.cancelled,
             }
             t0, d0 = self.first_query_time, self.first_query_done
+            d["compute_elapsed"] = None if self.compute_started is None else (
+                (self.finished or time.time()) - self.compute_started)
         end = d["finished"] or time.time()
         d["elapsed"] = end - d["started"]
         rate = None

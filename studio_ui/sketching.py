@@ -47,16 +47,88 @@ def _safe_id(model: Any) -> str | None:
 def cached_queries(plan: Any, model: Any) -> tuple[int, int]:
     """``(finished blocks, total blocks incl. the test set)`` already in the workspace cache for this model
     and plan (0 if nothing is cached or the model has no stable identity)."""
-    total = len(plan.block_names)
+    names = _cached_block_names(plan, model)
+    return len(names), len(plan.block_names)
+
+
+def cached_query_count(plan: Any, model: Any) -> int:
+    """Model queries of this plan already in the workspace cache (exact: blocks differ in size)."""
+    return sum(plan.block_length(nm) for nm in _cached_block_names(plan, model))
+
+
+def _cached_block_names(plan: Any, model: Any) -> list[str]:
     sid = _safe_id(model)
     if sid is None:
-        return 0, total
+        return []
     manifest = cache_root() / f"{sid}-{plan.hash[:16]}" / "manifest.json"
     try:
-        m = json.loads(manifest.read_text("utf-8"))
-        return len(m.get("blocks", {})), total
+        blocks = json.loads(manifest.read_text("utf-8")).get("blocks", {})
     except (OSError, ValueError):
-        return 0, total
+        return []
+    known = set(plan.block_names)
+    return [nm for nm in blocks if nm in known]
+
+
+# ------------------------------------------------------------------------------------- time estimates
+_TIMINGS_KEEP = 50
+
+
+def _timings_path() -> Path:
+    return core.workspace_dir() / "timings.json"
+
+
+def _timings() -> list[dict[str, Any]]:
+    try:
+        rows = json.loads(_timings_path().read_text("utf-8"))
+        return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+    except (OSError, ValueError):
+        return []
+
+
+def record_timing(model: Any, plan: Any, report: dict[str, Any]) -> None:
+    """Remember how long this sketch's decode took and how fast the model answered (the next estimates use
+    them). Never fails the sketch: a workspace that cannot be written only loses the record."""
+    from shapzero_core.sketch.estimate import decode_units
+
+    t = report.get("time") or {}
+    q = report.get("queries") or {}
+    row = {"method": plan.config.method, "units": decode_units(plan), "decode_s": float(t.get("decode", 0.0)),
+           "identity": str(getattr(model, "identity", "") or ""), "queried": int(q.get("queried", 0)),
+           "query_s": float(t.get("query", 0.0)), "when": time.time()}
+    rows = [*_timings(), row][-_TIMINGS_KEEP:]
+    path = _timings_path()
+    try:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(rows), "utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
+def measured_rate(model: Any) -> float | None:
+    """Queries per second of this model's last sketch that queried at least 10,000 (None if none)."""
+    ident = str(getattr(model, "identity", "") or "")
+    if not ident:
+        return None
+    for r in reversed(_timings()):
+        if r.get("identity") == ident and r.get("queried", 0) >= 10_000 and r.get("query_s", 0) > 0:
+            return float(r["queried"]) / float(r["query_s"])
+    return None
+
+
+def estimate(model: Any, plan: Any, probe_rate: float | None, trust_check: bool) -> Any:
+    """:class:`~shapzero_core.sketch.estimate.SketchTimeEstimate` of sketching ``plan`` now: queries not yet
+    cached at the model's measured rate (of its last sketch, else the probe), decode from earlier runs of the
+    same method on this machine, and the trust check's calls."""
+    from shapzero_core.refine import expected_calls
+    from shapzero_core.sketch.estimate import estimate_sketch_time
+
+    calls = expected_calls(plan.n, plan.q, TRUST_SEQS, TRUST_CALLS) if trust_check else 0
+    history = [(float(r["units"]), float(r["decode_s"])) for r in _timings()
+               if r.get("method") == plan.config.method and r.get("units") and r.get("decode_s")]
+    return estimate_sketch_time(plan, measured_rate(model) or probe_rate,
+                                cached_queries=cached_query_count(plan, model),
+                                check_calls=calls, history=history)
 
 
 def cached_runs(model: Any, limit: int = 5) -> list[dict[str, Any]]:
@@ -89,7 +161,7 @@ def _slug(text: str) -> str:
 
 
 def start_sketch(model: Any, config: Any, label: str, dask_address: str | None = None,
-                 trust_check: bool = True) -> jobs.JobRecord:
+                 trust_check: bool = True, eta: Any = None) -> jobs.JobRecord:
     """Start sketching ``model`` with ``config`` in a worker thread; the session remembers the job.
 
     With ``dask_address`` the query blocks run on that Dask scheduler's workers (the model travels as its
@@ -116,6 +188,7 @@ def start_sketch(model: Any, config: Any, label: str, dask_address: str | None =
                 sk = sketch_model(model, executor=ex, **kw)
         else:
             sk = sketch_model(model, **kw)
+        record_timing(model, plan, dict(sk.report or {}))
         if trust_check:
             sk = _checked(model, sk, rec)
         sk = sk.with_metadata(model={"name": getattr(model, "name", ""), "identity": getattr(model, "identity", ""),
@@ -128,8 +201,14 @@ def start_sketch(model: Any, config: Any, label: str, dask_address: str | None =
             rec.info["save_error"] = str(e)
         return sk
 
+    if eta is None:
+        from . import models_ui
+
+        eta = estimate(model, plan, models_ui.throughput(model), trust_check)
     rec = jobs.start_job(label, work, info={"plan": plan.describe(), "summary": plan.summary(),
-                                            "queries": plan.num_queries, "dask": dask_address})
+                                            "queries": plan.num_queries, "dask": dask_address,
+                                            "estimate": {"query_s": eta.query_s, "decode_s": eta.decode_s,
+                                                         "check_s": eta.check_s, "total_s": eta.total_s}})
     rec.progress("query", 0, plan.num_queries, "starting")
     st.session_state[state.JOB] = rec.id
     return rec
@@ -203,8 +282,30 @@ def draw_progress(s: dict[str, Any]) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Queries done", f"{core.format_count(qd)} / {core.format_count(qt)}", help=f"{qd:,} of {qt:,}")
     c2.metric("Rate", f"{core.format_count(s['rate'])}/s" if s["rate"] else "—")
-    c3.metric("Time left (queries)", core.format_duration(s["eta"]) if s["stage"] == "query" else "—")
+    left, how = time_left(s)
+    c3.metric("Time left", core.format_duration(left) if left is not None else "—", help=how)
     c4.metric("Elapsed", core.format_duration(s["elapsed"]))
+
+
+def time_left(s: dict[str, Any]) -> tuple[float | None, str]:
+    """Seconds left of a running sketch job snapshot (every stage: queries at the measured rate, then the
+    decode estimate minus its time so far, then the trust check), and how it was computed."""
+    est = s["info"].get("estimate") or {}
+    decode, check = est.get("decode_s"), est.get("check_s") or 0.0
+    stage = s["stage"]
+    if stage == "refine":  # the trust check: its own model calls at their measured rate
+        return s["eta"], "the trust check's remaining model calls at their measured rate"
+    if stage in ("query", "starting"):
+        q = s["eta"] if s["eta"] is not None else est.get("query_s")
+        if q is None or decode is None:
+            return None, "not known yet"
+        return q + decode + check, "queries left at the measured rate + estimated decoding + trust check"
+    if decode is None:
+        return None, "not known"
+    spent = s.get("compute_elapsed") or 0.0
+    if spent > decode:
+        return None, f"decoding takes longer than estimated ({core.format_duration(decode)})"
+    return decode - spent + check, "estimated decoding left + trust check"
 
 
 def progress_panel(key: str) -> None:

@@ -256,7 +256,32 @@ def index_controls(sketch_max_order: int, key_prefix: str) -> tuple[str, int | N
                              on_change=ord_changed,
                              help="Faith-Shap and STII are defined for an order ℓ; for the other indices this "
                                   "only limits which orders are computed and shown.")
+    if sketch_max_order <= 2:
+        st.caption("This sketch has no interactions above pairs, so every index gives the same pairwise values: "
+                   "the indices differ only in how they share interactions of three or more positions.")
+    with st.expander("What does this mean?"):
+        st.markdown(INDEX_MEANINGS)
     return index, (None if order == "all" else int(order))
+
+
+#: The interaction indices in plain words (the "What does this mean?" expander of the index controls).
+INDEX_MEANINGS = """
+An **interaction** between positions says how much the letters there change the prediction *together*, beyond
+what each does alone. The indices answer slightly different questions when three or more positions interact:
+
+- **Möbius (all orders)** — the pure effect of each set of positions, with nothing shared out: a triple's effect
+  appears only at the triple. Adding every set's value over the positions of a sequence gives its prediction.
+- **Faith-Shap (order ℓ)** — the best summary using sets of at most ℓ positions: larger sets are shared out among
+  their subsets of size ℓ. With ℓ = 2, pairwise values that also account for triples and beyond.
+- **STII (order ℓ)** — Shapley-Taylor: sets smaller than ℓ keep their pure effect, sets larger than ℓ are shared
+  equally among their ℓ-subsets; the values add up to the prediction.
+- **SII** — the Shapley interaction index: the average extra effect of a pair over every context of the other
+  positions. Does not add up to the prediction.
+- **Banzhaf** — as SII but every context counts equally (not weighted by size).
+
+Values are in the model's output units, measured against the background (by default every sequence equally likely). Positive: the two
+letters together raise the prediction; negative: they lower it.
+"""
 
 
 def current_index() -> tuple[str, int | None]:

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 import streamlit as st
-from app_helpers import app_with
+from app_helpers import app_with, planted_sketch
 
 from studio_ui import state
 
@@ -105,6 +105,24 @@ def test_interactions_for_every_index(sketch, seqs, index):
     assert not at.exception and not at.error
     assert len(at.get("plotly_chart")) >= 2
     assert _frames(at, "positions", "letters", "order")
+
+
+def test_orders_slider_follows_the_index_and_the_table_shows_every_order(sketch, seqs):
+    """After STII order 2 (pairs only), Möbius "all" offers and shows every order again (one slider key kept the
+    2-2 range, so the table silently showed pairs only); the meanings of the indices are one click away."""
+    at = app_with(sketch, seqs, page="pages/5_Interactions.py")
+    at.selectbox(key="inter_index").set_value("stii").run()
+    top = _frames(at, "positions", "letters", "order")[-1]
+    assert set(top["order"]) == {2}
+    at.selectbox(key="inter_index").set_value("mobius").run()
+    assert at.selectbox(key="inter_order").value == "all"
+    slider = at.select_slider(key="top_orders_mobius_None")
+    assert slider.value == (2, 3)  # every order of interaction of the planted sketch (up to 3)
+    top = _frames(at, "positions", "letters", "order")[-1]
+    assert set(top["order"]) == {2, 3}
+    assert any(e.label == "What does this mean?" for e in at.expander)
+    assert "Möbius (all orders)" in " ".join(m.value for m in at.markdown)
+    assert not any("no interactions above pairs" in c.value for c in at.caption)  # this sketch has triples
 
 
 def _a_pair(sketch) -> tuple[int, int]:
@@ -209,3 +227,9 @@ def test_export_buttons_produce_the_files(sketch, seqs, monkeypatch):
         if key == "dl_all_zip":
             names = zipfile.ZipFile(io.BytesIO(b)).namelist()
             assert any(n.endswith("run.json") for n in names) and any(n.endswith(".svg") for n in names)
+
+
+def test_a_pairs_only_sketch_says_why_every_index_looks_the_same(seqs):
+    sk = planted_sketch(max_order=2)
+    at = app_with(sk, seqs, page="pages/5_Interactions.py")
+    assert any("no interactions above pairs" in c.value for c in at.caption)
