@@ -110,6 +110,12 @@ if rate is None:
         st.error(f"The model failed on test sequences: {e}")
 d4.metric("Throughput", f"{core.format_count(rate)} seq/s" if rate else "—",
           help=f"{rate:,.0f} sequences/s, measured on random sequences" if rate else "measured on random sequences")
+if "model_output_unit" not in st.session_state:  # the widget's own key is dropped on other pages
+    st.session_state["model_output_unit"] = st.session_state.get(state.OUTPUT_UNIT, "")
+st.session_state[state.OUTPUT_UNIT] = st.text_input(
+    "What the model's output is (the unit of every axis and colour bar)", key="model_output_unit",
+    placeholder="e.g. editing efficiency, log2 fold change", max_chars=60,
+    help="Shown on every logo, map and exported figure: a SHAP value is in the units of the model's output.")
 with st.expander("Everything the model says about itself"):
     st.json(info, expanded=True)
 if st.button("Measure throughput again", key="model_measure"):

@@ -47,7 +47,8 @@ with tab_run:
 
                 r1, r2 = st.columns([4, 1], vertical_alignment="center")
                 r1.info(f"An unfinished sketch of this model is in the workspace cache: "
-                        f"{METHOD_LABELS[str(pl.get('method', 'qsft'))]}, budget {pl['num_train_queries']:,}, "
+                        f"{METHOD_LABELS[str(pl.get('method', 'qsft'))]}, a plan of {pl['num_train_queries']:,} "
+                        f"training + {pl['num_test_queries']:,} held-out queries (what its budget allowed), "
                         f"{run['done']} of {run['total']} query blocks done.")
                 r2.button("Use this plan", key=f"sketch_resume_{i}", on_click=_resume,
                           help="Sets the budget, test queries and seed of that run; Start then resumes it.")

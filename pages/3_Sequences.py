@@ -108,7 +108,8 @@ event = st.dataframe(
     hide_index=True,
     column_order=[c for c in view.columns if c != "row"],
     column_config={
-        "prediction": st.column_config.NumberColumn("prediction", format="%.4f"),
+        "prediction": st.column_config.NumberColumn("sketch prediction", format="%.4f",
+                                                    help="f(x) computed from the sketch (no model call)"),
         "|strongest interaction|": st.column_config.NumberColumn(format="%.4f"),
         "sequence": st.column_config.TextColumn("sequence", width="large"),
     },
@@ -124,7 +125,8 @@ if rows:
 ex = cache.explanation(ctx)
 c1, c2, c3 = st.columns(3)
 c1.metric("Selected sequence", ex.ids[sel_row])
-c2.metric("Prediction f(x)", f"{ex.predictions[sel_row]:.4f}")
+c2.metric("Sketch prediction f(x)", f"{ex.predictions[sel_row]:.4f}",
+          help="Computed from the sketch, not by calling the model (the Model page predicts with the model)")
 c3.metric("Baseline F[0] (mean over all sequences)", f"{ex.baseline:.4f}")
 st.code(ex.sequences[sel_row], language=None)
 l1, l2, l3 = st.columns(3)

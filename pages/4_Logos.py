@@ -5,7 +5,7 @@ import streamlit as st
 
 from shapzero_core.analysis import select
 from shapzero_core.figures import logo_plotly, saliency_matrix
-from studio_ui import cache, refining
+from studio_ui import cache, refining, state
 from studio_ui import widgets as w
 
 w.page_frame("logos")
@@ -33,7 +33,7 @@ try:
         if hi > lo:
             r = st.slider("Prediction between", lo, hi, (lo, hi), key="logo_pred_range")
             mask = select(ex, prediction_range=r)
-            what = f"{int(mask.sum()):,} sequences with prediction in [{r[0]:.3g}, {r[1]:.3g}]"
+            what = f"{int(mask.sum()):,} sequences with sketch prediction in [{r[0]:.3g}, {r[1]:.3g}]"
     elif mode == "A label column":
         col = st.selectbox("Column", labels, key="logo_label_col")
         vals = ex.extra[col]
@@ -72,11 +72,11 @@ def _logo(matrix, title: str, ylabel: str):
 
 
 title_all = f"Mean SHAP by position and letter over {what}"
-fig_all = cache.figure(("logo_all", ctx.key, cache.mask_key(mask), title_all, yr),
-                       lambda: _logo(M_all, title_all, "mean SHAP"))
+fig_all = cache.figure(("logo_all", ctx.key, cache.mask_key(mask), title_all, yr, state.output_unit()),
+                       lambda: _logo(M_all, title_all, state.in_units("mean SHAP")))
 with one_slot:
-    st.markdown(f"f(x) = **{ex.predictions[row]:.4f}** = baseline {ex.baseline:.4f} + sum of SHAP "
-                f"{ex.shap[row].sum():+.4f}")
+    st.markdown(f"Sketch prediction f(x) = **{ex.predictions[row]:.4f}** = baseline {ex.baseline:.4f} + sum of "
+                f"SHAP {ex.shap[row].sum():+.4f} (from the sketch, not a model call)")
     refining.sequence_logos(ctx, ex, row, yr)
     st.caption(f"Sequence: `{seq}`")
     if ctx.background is None:
@@ -91,8 +91,8 @@ st.caption("Each letter's height is the mean SHAP value at that position over th
 
 if st.toggle("Show the interactions split over their positions (order ≥ 2)", key="logo_show_split"):
     split = cache.split_summary(ctx, ctx.key, mask, cache.mask_key(mask))
-    w.plotly(cache.figure(("logo_split", ctx.key, cache.mask_key(mask)), lambda: logo_plotly(
-        split.matrix("positive"), below=split.matrix("negative"), ylabel="mean split value",
+    w.plotly(cache.figure(("logo_split", ctx.key, cache.mask_key(mask), state.output_unit()), lambda: logo_plotly(
+        split.matrix("positive"), below=split.matrix("negative"), ylabel=state.in_units("mean split value"),
         title="Positive parts of the interactions up, negative parts down", height=300, fixed=ex.fixed)),
         key="logo_split_chart")
     st.caption("Every interaction of order d is shared equally among its d positions; the positive and the "

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from shapzero_core.figures import interaction_heatmap_plotly, pair_labels, top_interactions_plotly
-from studio_ui import cache, core
+from studio_ui import cache, core, state
 from studio_ui import widgets as w
 
 w.page_frame("interactions")
@@ -44,7 +44,8 @@ label = core.INDEX_LABELS[index].split(" (")[0]
 with c1:
     M = core.pair_matrix(inter, row, pidx)
     fig = interaction_heatmap_plotly(M, pair_labels(seq), title=f"{ex.ids[row]}: pairwise {label}",
-                                     colorbar_title="value", size=500, sequential=False)
+                                     colorbar_title=state.in_units("value"), size=500,
+                                     sequential=False)
     w.sparse_ticks(fig, n=ex.n)
     w.drop_zero_cells(fig)
     w.plotly(fig, key="heat_seq", on_select=lambda: _clicked("heat_seq"), selection_mode="points")
@@ -52,12 +53,12 @@ with c2:
     P = cache.pairwise(ctx, ctx.key, index, order, "mean_abs" if stat == "mean |value|" else "mean")
 
     def _agg_map():
-        f = interaction_heatmap_plotly(P, None, title=f"{stat} over {ex.N:,} sequences", colorbar_title=stat,
+        f = interaction_heatmap_plotly(P, None, title=f"{stat} over {ex.N:,} sequences", colorbar_title=state.in_units(stat),
                                        size=500, sequential=stat == "mean |value|")  # never negative: from 0
         w.sparse_ticks(f, n=ex.n)
         return w.drop_zero_cells(f)
 
-    fig = cache.figure(("pair_map", ctx.key, index, order, stat), _agg_map)
+    fig = cache.figure(("pair_map", ctx.key, index, order, stat, state.output_unit()), _agg_map)
     w.plotly(fig, key="heat_all", on_select=lambda: _clicked("heat_all"), selection_mode="points")
 
 st.subheader("The letter pairs behind a cell")

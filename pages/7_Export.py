@@ -99,20 +99,21 @@ fig_rows = [
     ("SHAP logo of the selected sequence", sid, exports.figure_downloads(
         "logo_selected", lambda: logo_matplotlib(
             saliency_matrix(ex.shap[r], seq, ex.alphabet), errors=None if ex.stderr is None else 2 * ex.stderr[r], fixed=ex.fixed,
+            ylabel=state.in_units("SHAP value"),
             title=f"SHAP logo of {sid}" + ("" if ex.stderr is None else " (whiskers: ±2 × trust-check error)")))),
     ("Mean SHAP logo", f"all {ex.N:,} sequences", exports.figure_downloads(
-        "logo_mean", lambda: logo_matplotlib(pls.matrix(), ylabel="mean SHAP", fixed=ex.fixed,
+        "logo_mean", lambda: logo_matplotlib(pls.matrix(), ylabel=state.in_units("mean SHAP"), fixed=ex.fixed,
                                              title=f"Mean SHAP by position and letter (N={ex.N:,})"))),
     ("Split-interaction logo", "interactions of order ≥ 2, positive up, negative down",
      exports.figure_downloads("logo_split", lambda: logo_matplotlib(
-         split.matrix("positive"), below=split.matrix("negative"), ylabel="mean split value",
+         split.matrix("positive"), below=split.matrix("negative"), ylabel=state.in_units("mean split value"),
          title="Interactions split over their positions", fixed=ex.fixed))),
     ("Interaction map of the selected sequence", f"pairwise {label}, {sid}", exports.figure_downloads(
         "heatmap_selected", lambda: interaction_heatmap_matplotlib(M, title=f"{sid}: pairwise {label}",
-                                                                   colorbar_title="value", sequential=False))),
+                                                                   colorbar_title=state.in_units("value"), sequential=False))),
     ("Interaction map across sequences", f"mean |pairwise {label}|", exports.figure_downloads(
         "heatmap_mean_abs", lambda: interaction_heatmap_matplotlib(
-            P, title=f"Mean |pairwise {label}| (N={ex.N:,})", colorbar_title="mean |value|", sequential=True))),
+            P, title=f"Mean |pairwise {label}| (N={ex.N:,})", colorbar_title=state.in_units("mean |value|"), sequential=True))),
 ]
 if len(top_all):
     fig_rows.append(("Top interactions", "20 largest |mean| across sequences, with letters",

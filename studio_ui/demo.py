@@ -80,8 +80,8 @@ def demo_status() -> None:
         if ctx is not None:
             pls = cache.position_letter(ctx, ctx.key, None, "all")
             title = f"Mean SHAP by position and letter over all {len(ctx.seqs):,} demo sequences"
-            w.plotly(cache.figure(("home_logo", ctx.key), lambda: logo_plotly(
-                pls.matrix(), title=title, ylabel="mean SHAP", height=280, fixed=ctx.sketch.template.fixed_letters()
+            w.plotly(cache.figure(("home_logo", ctx.key, state.output_unit()), lambda: logo_plotly(
+                pls.matrix(), title=title, ylabel=state.in_units("mean SHAP"), height=280, fixed=ctx.sketch.template.fixed_letters()
                 if ctx.sketch.template is not None else None)), key="home_logo_chart")
 
         c1, c2, c3, c4 = st.columns(4)

@@ -329,12 +329,12 @@ def sequence_logos(ctx: cache.Ctx, ex: Any, row: int, same_range: tuple[float, f
     M = saliency_matrix(ex.shap[row], seq, ex.alphabet)
     bars = 2 * ex.stderr[row] if ex.stderr is not None else None
     ref = refined_rows(ctx).get(row)
-    figs = [logo_plotly(M, title=f"SHAP logo of {ex.ids[row]}", ylabel="SHAP value", height=300, errors=bars,
-                        fixed=ex.fixed)]
+    figs = [logo_plotly(M, title=f"SHAP logo of {ex.ids[row]}", ylabel=state.in_units("SHAP value"), height=300,
+                        errors=bars, fixed=ex.fixed)]
     if ref is not None:
         R = saliency_matrix(ref["values"], seq, ex.alphabet)
-        figs.append(logo_plotly(R, title=f"Refined SHAP logo of {ex.ids[row]}", ylabel="SHAP value", height=300,
-                                errors=2 * ref["stderr"], fixed=ex.fixed))
+        figs.append(logo_plotly(R, title=f"Refined SHAP logo of {ex.ids[row]}", ylabel=state.in_units("SHAP value"),
+                                height=300, errors=2 * ref["stderr"], fixed=ex.fixed))
     rng = same_range
     if len(figs) == 2 or rng is not None:  # the two logos of one sequence share their y axis
         lo = min(f.layout.yaxis.range[0] for f in figs)

@@ -119,16 +119,19 @@ def measured_rate(model: Any) -> float | None:
 def estimate(model: Any, plan: Any, probe_rate: float | None, trust_check: bool) -> Any:
     """:class:`~shapzero_core.sketch.estimate.SketchTimeEstimate` of sketching ``plan`` now: queries not yet
     cached at the model's measured rate (of its last sketch, else the probe), decode from earlier runs of the
-    same method on this machine, and the trust check's calls."""
+    same method on this machine (of this model if there are any: decoding time depends on the model), and the
+    trust check's calls."""
     from shapzero_core.refine import expected_calls
     from shapzero_core.sketch.estimate import estimate_sketch_time
 
     calls = expected_calls(plan.n, plan.q, TRUST_SEQS, TRUST_CALLS) if trust_check else 0
-    history = [(float(r["units"]), float(r["decode_s"])) for r in _timings()
-               if r.get("method") == plan.config.method and r.get("units") and r.get("decode_s")]
+    rows = [r for r in _timings() if r.get("method") == plan.config.method and r.get("units") and r.get("decode_s")]
+    ident = str(getattr(model, "identity", "") or "")
+    same = [r for r in rows if ident and r.get("identity") == ident]  # decoding depends on the model
+    history = [(float(r["units"]), float(r["decode_s"])) for r in (same or rows)]
     return estimate_sketch_time(plan, measured_rate(model) or probe_rate,
-                                cached_queries=cached_query_count(plan, model),
-                                check_calls=calls, history=history)
+                                cached_queries=cached_query_count(plan, model), check_calls=calls,
+                                history=history, history_of="this model" if same else "other models")
 
 
 def cached_runs(model: Any, limit: int = 5) -> list[dict[str, Any]]:

@@ -44,6 +44,7 @@ DEMO = "sz_demo"
 LAST_UPLOAD = "sz_last_upload"
 BACKGROUND = "sz_background"  # "uniform" | "data" | "table"
 BACKGROUND_TABLE = "sz_background_table"  # (name, float64 (L, q) probabilities) of an uploaded table
+OUTPUT_UNIT = "sz_output_unit"  # what the model's output is (the Model page's field): units of every axis
 ASIDE = "sz_aside"  # {"model": (model, label), "sketch": (sketch, key, source), "seqs": (seqs, key)}: set aside
 NOTICE = "sz_notice"  # what the last change set aside or brought back (shown on every page until dismissed)
 
@@ -280,6 +281,17 @@ def _reconcile(changed: str, what: str) -> None:
         text.append("Brought back (they fit): " + "; ".join(back) + ".")
     if text:
         st.session_state[NOTICE] = " ".join(text)
+
+
+def output_unit() -> str:
+    """What the model's output is, as the user named it on the Model page (e.g. "log2 fold change"), or
+    "model output"."""
+    return str(st.session_state.get(OUTPUT_UNIT, "") or "").strip() or "model output"
+
+
+def in_units(label: str) -> str:
+    """An axis or colour-bar label with the unit of the model's output: ``"mean SHAP (editing efficiency)"``."""
+    return f"{label} ({output_unit()})"
 
 
 def notice() -> str:

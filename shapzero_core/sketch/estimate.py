@@ -11,7 +11,7 @@ time is ``seconds per unit × units(plan)``, where the units follow the work of 
 
 The seconds per unit come, in this order, from: the median over earlier runs on this machine (``history``,
 ``(units, seconds)`` pairs the app records after each run), else the defaults measured on a 2-core machine
-(:data:`DEFAULT_SECONDS_PER_UNIT`) scaled by :func:`machine_speed` (a 0.1 s reference workload timed here, so
+(:data:`DEFAULT_SECONDS_PER_UNIT`) scaled by :func:`machine_speed` (a 0.28 s reference workload timed here, so
 a slower or busier machine gets a longer estimate).
 """
 
@@ -28,13 +28,17 @@ from .plan import SketchPlan
 __all__ = ["DEFAULT_SECONDS_PER_UNIT", "SketchTimeEstimate", "decode_units", "estimate_sketch_time",
            "machine_speed"]
 
-#: Decode + tune seconds per unit of :func:`decode_units`, measured with ``bench/bench_zoo.py`` and the demo
-#: models on a 2-core machine (load ~1), for which :func:`machine_speed` returns about 1.
-DEFAULT_SECONDS_PER_UNIT = {"hybrid": 2.3e-8, "qsft": 1.0e-6}
+#: Decode + tune seconds per unit of :func:`decode_units` on an idle 2-core machine (for which
+#: :func:`machine_speed` returns about 1), the middle of what the demo models and the zoo take
+#: (``bench/bench_estimate.py``): hybrid 1.7e-8 (guide RNA) to 4.3e-8 (repair), q-SFT 3e-9 (sparse models) to
+#: 1.6e-7 (the CNN). Decoding depends on the model, not only on the plan, so without an earlier sketch of the
+#: same model the decode estimate can be about 2× (hybrid) to 5× (q-SFT) off; after one, much closer.
+DEFAULT_SECONDS_PER_UNIT = {"hybrid": 2.4e-8, "qsft": 3.0e-8}
 #: Fixed seconds of every decode (the held-out evaluation, the report).
-DECODE_OVERHEAD_S = 0.5
-#: What :func:`machine_speed`'s reference workload took on the machine the defaults were measured on.
-REFERENCE_SECONDS = 0.1
+DECODE_OVERHEAD_S = 0.1
+#: What :func:`machine_speed`'s reference workload takes on an idle machine of the kind the defaults were
+#: measured on (2-core Xeon, 0.27-0.28 s).
+REFERENCE_SECONDS = 0.28
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,8 @@ _SPEED: dict[str, float] = {}
 def machine_speed(refresh: bool = False) -> float:
     """How much longer than the reference machine this one takes for decode-like numpy work (>= 1 slower).
 
-    Times a fixed workload (grouped sums and least squares on 200,000 × 12 codes, about 0.1 s on the
-    reference machine) once per process (again with ``refresh``). Returns the ratio, clipped to [0.25, 20].
+    Times a fixed workload (grouped sums on 200,000 × 12 codes, about 0.28 s on the reference machine) once
+    per process (again with ``refresh``). Returns the ratio, clipped to [0.25, 20].
     """
     if "speed" in _SPEED and not refresh:
         return _SPEED["speed"]
@@ -112,6 +116,7 @@ def estimate_sketch_time(
     check_calls: int = 0,
     history: Sequence[tuple[float, float]] = (),
     speed: float | None = None,
+    history_of: str = "",
 ) -> SketchTimeEstimate:
     """Estimate each stage of sketching ``plan``.
 
@@ -126,7 +131,10 @@ def estimate_sketch_time(
         Model calls of the trust check after the sketch (0: no check).
     history : sequence of (units, seconds)
         Earlier decodes of the same method on this machine (:func:`decode_units` of their plan and their
-        measured decode seconds, overhead included); the median seconds per unit of the last 5 is used.
+        measured decode seconds, overhead included), best of the same model; the median seconds per unit of
+        the last 5 is used.
+    history_of : str
+        Whose sketches ``history`` holds, for :attr:`SketchTimeEstimate.basis` ("this model", "other models").
     speed : float, optional
         :func:`machine_speed` (measured when not given and there is no history).
 
@@ -138,7 +146,8 @@ def estimate_sketch_time(
     recent = [(u, s) for u, s in history if u > 0 and s > 0][-5:]
     if recent:
         per_unit = float(np.median([max(s - DECODE_OVERHEAD_S, 0.0) / u for u, s in recent]))
-        basis = f"from {len(recent)} earlier sketch{'es' if len(recent) > 1 else ''} on this machine"
+        whose = f" of {history_of}" if history_of else ""
+        basis = f"from {len(recent)} earlier sketch{'es' if len(recent) > 1 else ''}{whose} on this machine"
         scale = 1.0
     else:
         per_unit = DEFAULT_SECONDS_PER_UNIT[plan.config.method]

@@ -78,3 +78,16 @@ def test_try_the_demo_gives_logos_and_heatmaps():
     assert not at.exception and len(at.get("plotly_chart")) == 2
     at.switch_page("pages/5_Interactions.py").run()
     assert not at.exception and len(at.get("plotly_chart")) >= 2
+
+
+def test_the_output_unit_typed_on_the_model_page_survives_other_pages():
+    at = app_with(page="pages/1_Model.py")
+    at.selectbox(key="model_demo_pick").set_value("guide_rna")
+    at.button(key="model_demo_load").click().run()
+    at.text_input(key="model_output_unit").set_value("editing efficiency").run()
+    assert at.session_state[state.OUTPUT_UNIT] == "editing efficiency"
+    at.switch_page("pages/4_Logos.py").run()
+    at.switch_page("pages/1_Model.py").run()
+    assert not at.exception
+    assert at.text_input(key="model_output_unit").value == "editing efficiency"
+    assert at.session_state[state.OUTPUT_UNIT] == "editing efficiency"

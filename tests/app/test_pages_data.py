@@ -233,3 +233,17 @@ def test_a_pairs_only_sketch_says_why_every_index_looks_the_same(seqs):
     sk = planted_sketch(max_order=2)
     at = app_with(sk, seqs, page="pages/5_Interactions.py")
     assert any("no interactions above pairs" in c.value for c in at.caption)
+
+
+def test_the_model_output_unit_labels_every_axis(sketch, seqs):
+    """The unit named on the Model page ("editing efficiency") is on the logo axes and the map colour bars."""
+    at = app_with(sketch, seqs)
+    at.session_state[state.OUTPUT_UNIT] = "editing efficiency"
+    at.switch_page("pages/4_Logos.py").run()
+    assert not at.exception
+    specs = [str(c.proto.spec) for c in at.get("plotly_chart")]
+    assert all("SHAP value (editing efficiency)" in s or "mean SHAP (editing efficiency)" in s for s in specs)
+    at.switch_page("pages/5_Interactions.py").run()
+    assert not at.exception
+    specs = " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
+    assert "value (editing efficiency)" in specs and "mean |value| (editing efficiency)" in specs

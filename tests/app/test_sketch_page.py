@@ -65,7 +65,7 @@ def test_start_cancel_resume_and_quality():
     at.session_state[state.MODEL_LABEL] = "planted test model"
     at.switch_page("pages/2_Sketch.py").run()
     assert any("An unfinished sketch of this model" in m.value for m in at.info)
-    assert any("Sparse only (q-SFT), budget 6,336" in m.value for m in at.info)
+    assert any("Sparse only (q-SFT), a plan of 6,336 training + 400 held-out queries" in m.value for m in at.info)
     at.button(key="sketch_resume_0").click().run()
     assert at.radio(key="sketch_method").value == "Sparse only (q-SFT)"
     assert at.number_input(key="sketch_budget").value == 9 * 11 * 64
