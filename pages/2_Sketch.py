@@ -99,10 +99,16 @@ with tab_run:
                       else "model queries unknown (no measured speed)")
                    + f", decoding {core.format_duration(eta.decode_s)} ({eta.basis})"
                    + (f", trust check {core.format_duration(eta.check_s)}" if eta.check_s else "") + ".")
-        st.caption(f"Plan: {plan.summary()}; b = {plan.b} means {plan.num_bins:,} bins per group.")
         if plan.num_random_queries:
             st.caption(f"{plan.num_random_queries:,} random sequences for the dense part, "
                        f"{plan.num_qsft_queries:,} designed q-SFT queries for the sparse part.")
+        with st.expander("Advanced: the plan's parameters"):
+            st.markdown(f"{plan.summary()}.\n\n"
+                        f"- **b = {plan.b}**: each group of designed queries sorts the model's terms into "
+                        f"q^b = {plan.num_bins:,} bins (more bins separate more terms);\n"
+                        f"- **C = {plan.config.num_subsample}** groups, each a different way of sorting;\n"
+                        f"- **P = {plan.config.num_repeat}** delay sets per group, to tell a bin holding one term "
+                        "from a bin holding several.")
         if done_blocks and done_blocks == all_blocks and not running:
             st.info(f"All {all_blocks} query blocks of this plan are in the workspace cache: Start decodes them "
                     "again without querying the model.")
@@ -168,7 +174,7 @@ if sk is None:
     st.stop()
 rep = sk.report or {}
 st.markdown(f"**{state.sketch_source()}** · n = {sk.n}, alphabet {sk.alphabet.letters}, "
-            f"{sk.num_coefficients:,} coefficients, mean F[0] = {sk.mean:.4g}")
+            f"{sk.num_coefficients:,} terms, average prediction over random sequences {sk.mean:.4g}")
 if sk.template is not None:
     st.caption(f"Template `{sk.template.pattern}`: {sk.template.describe()}. The sketch covers the free positions; "
                "explanations, tables and logos use the full 1-based positions.")
@@ -193,14 +199,19 @@ if rep:
     qd = rep.get("queries", {})
     k1, k2, k3, k4 = st.columns(4)
     k1.metric("Held-out R²", _fmt(rep.get("r2")), delta=_refit_delta(rep), delta_color="normal")
-    k2.metric("Held-out NMSE", _fmt(rep.get("nmse"), "nmse"),
-              help=f"before the refit: {_fmt(rep.get('nmse_before_refit'), 'nmse')}")
+    k2.metric("Terms found", f"{sk.num_coefficients:,}",
+              help="Fourier coefficients of the sketch (interactions of any order between positions)")
     k3.metric("Model queries", f"{qd.get('train', 0) + qd.get('test', 0):,}",
               help=f"queried now {qd.get('queried', 0):,}, read from the cache {qd.get('cached', 0):,}")
     k4.metric("Time", core.format_duration(rep.get("time", {}).get("total")))
-    st.caption(f"Before the least-squares refit: R² {_fmt(rep.get('r2_before_refit'))}, NMSE "
-               f"{_fmt(rep.get('nmse_before_refit'), 'nmse')} · b = {rep.get('b')}, C = {rep.get('num_subsample')}, "
-               f"P = {rep.get('num_repeat')}, noise σ = {_fmt(rep.get('noise_sd'), '.3g')}")
+    st.caption("Held-out R²: the share of the model's variation on sequences never used for sketching that the "
+               "sketch reproduces (1 = all of it; below ~0.9, check the trust panel below before reading values).")
+    with st.expander("Advanced: errors and parameters of the sketch"):
+        st.markdown(f"- held-out NMSE (mean squared error ÷ variance of the model's output) "
+                    f"{_fmt(rep.get('nmse'), 'nmse')}; before the least-squares refit: R² "
+                    f"{_fmt(rep.get('r2_before_refit'))}, NMSE {_fmt(rep.get('nmse_before_refit'), 'nmse')}\n"
+                    f"- plan: b = {rep.get('b')}, C = {rep.get('num_subsample')}, P = {rep.get('num_repeat')}\n"
+                    f"- noise level the decoder tuned to (σ): {_fmt(rep.get('noise_sd'), '.3g')}")
 else:
     st.caption("This sketch has no quality report (it was not sketched from a model here, e.g. an exact "
                "spectrum).")

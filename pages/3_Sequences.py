@@ -57,7 +57,7 @@ with up_col:
         st.error(st.session_state["sz_upload_error"])
         rej = st.session_state.get("sz_rejected_only")
         if rej is not None and len(rej):
-            st.dataframe(rej, hide_index=True, key="rejected_only_table")
+            w.rejected_table(rej, key="rejected_only_table")
 
 with gen_col:
     st.subheader("Or generate random sequences")
@@ -79,8 +79,7 @@ st.divider()
 st.markdown(f"**{seqs.summary()}**")
 if len(seqs.rejected):
     with st.expander(f"Rejected rows ({len(seqs.rejected):,}) and the reasons", expanded=True):
-        st.dataframe(seqs.rejected, hide_index=True, key="rejected_table",
-                     column_config={"row": "record", "line": "line in file"})
+        w.rejected_table(seqs.rejected, key="rejected_table")
 
 if sk is None:
     st.dataframe(seqs.to_frame(), hide_index=True, key="raw_table")

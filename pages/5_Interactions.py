@@ -39,27 +39,35 @@ stat = st.radio("Across sequences, show", ["mean |value|", "mean value"], horizo
                 help="Under a uniform background the plain mean of an interaction over random sequences is "
                      "close to 0 (opposite letters cancel); mean |value| shows how strongly two positions "
                      "interact whatever the letters.")
-c1, c2 = st.columns(2, gap="medium")
+size = w.MAP_SIZES[st.select_slider("Map size", list(w.MAP_SIZES), value="medium", key="inter_map_size",
+                                     help="Width of each map in pixels (larger cells at large n)")]
+cell = (st.session_state.get(PAIR_I), st.session_state.get(PAIR_J))  # the cell picked below (or clicked)
+c1, c2 = st.columns(2, gap="medium") if size <= w.MAP_SIZES["medium"] else (st.container(), st.container())
 label = core.INDEX_LABELS[index].split(" (")[0]
 with c1:
     M = core.pair_matrix(inter, row, pidx)
     fig = interaction_heatmap_plotly(M, pair_labels(seq), title=f"{ex.ids[row]}: pairwise {label}",
-                                     colorbar_title=state.in_units("value"), size=500,
+                                     colorbar_title=state.in_units("value"), size=size,
                                      sequential=False)
     w.sparse_ticks(fig, n=ex.n)
     w.drop_zero_cells(fig)
+    w.mark_cell(fig, *cell)
     w.plotly(fig, key="heat_seq", on_select=lambda: _clicked("heat_seq"), selection_mode="points")
 with c2:
     P = cache.pairwise(ctx, ctx.key, index, order, "mean_abs" if stat == "mean |value|" else "mean")
 
     def _agg_map():
-        f = interaction_heatmap_plotly(P, None, title=f"{stat} over {ex.N:,} sequences", colorbar_title=state.in_units(stat),
-                                       size=500, sequential=stat == "mean |value|")  # never negative: from 0
+        f = interaction_heatmap_plotly(P, pair_labels(seq), title=f"{stat} over {ex.N:,} sequences",
+                                       colorbar_title=state.in_units(stat), size=size,
+                                       sequential=stat == "mean |value|")  # never negative: from 0
+        f.data[0].hovertemplate = ("positions %{customdata[0]} × %{customdata[1]}<br>" + stat
+                                   + " %{customdata[3]:.4g}<br>(selected sequence: %{customdata[2]})<extra></extra>")
         w.sparse_ticks(f, n=ex.n)
         return w.drop_zero_cells(f)
 
-    fig = cache.figure(("pair_map", ctx.key, index, order, stat, state.output_unit()), _agg_map)
-    w.plotly(fig, key="heat_all", on_select=lambda: _clicked("heat_all"), selection_mode="points")
+    fig = cache.figure(("pair_map", ctx.key, index, order, stat, state.output_unit(), size, row), _agg_map)
+    w.plotly(w.mark_cell(fig, *cell, copy=True), key="heat_all", on_select=lambda: _clicked("heat_all"),
+             selection_mode="points")
 
 st.subheader("The letter pairs behind a cell")
 n = ex.n

@@ -3,7 +3,13 @@ record of the run, or everything as one zip. Files are rendered only when their 
 
 import streamlit as st
 
-from shapzero_core.export import ExportConfig, background_record, interaction_table, shap_table, wide_table
+from shapzero_core.export import (
+    background_record,
+    interaction_table,
+    pairwise_summary_table,
+    shap_table,
+    wide_table,
+)
 from shapzero_core.figures import (
     interaction_heatmap_matplotlib,
     logo_matplotlib,
@@ -56,10 +62,10 @@ def row(title: str, caption: str, downloads: list) -> None:
 
 
 st.subheader("Sketch and run record")
-row("Sketch", f"{sk.num_coefficients:,} coefficients, n={sk.n} (.npz, no pickle; load it on the Sketch page)",
-    [exports.Download("dl_sketch_npz", "NPZ", "sketch.npz", exports.MIME["npz"], sk.to_bytes),
-     exports.Download("dl_run_json", "JSON", "run.json", exports.MIME["json"],
-                      lambda: exports.json_bytes(record))])
+sketch_files = [exports.Download("dl_sketch_npz", "NPZ", "sketch.npz", exports.MIME["npz"], sk.to_bytes),
+                exports.Download("dl_run_json", "JSON", "run.json", exports.MIME["json"],
+                                 lambda: exports.json_bytes(record))]
+row("Sketch", f"{sk.num_coefficients:,} terms, n={sk.n} (.npz, no pickle; load it on the Sketch page)", sketch_files)
 rep = sk.report or {}
 fig_rows: list[tuple[str, str, list]] = []
 if rep.get("holdout", {}).get("y_true"):
@@ -149,6 +155,10 @@ tables = [
      lambda: interaction_table(ex, top_per_sequence=50)),
     ("Top interactions", "all letter combinations across sequences", "top_interactions", lambda: top_all),
     ("Position × letter summary", "mean, std, count of SHAP", "position_letter_summary", pls.to_frame),
+    ("Split-interaction summary", "interactions of order ≥ 2 split over their positions, by letter",
+     "split_interaction_summary", split.to_frame),
+    ("Pairwise summary", f"mean |value| and mean of pairwise {label} per pair of positions", "pairwise_summary",
+     lambda: pairwise_summary_table(P, cache.pairwise(ctx, ctx.key, index, order, "mean"))),
     *([("Motifs", f"{len(motif_res.motifs)} TF-MoDISco motifs with their best JASPAR match", "motifs",
         motif_res.to_frame),
        ("Motif matches", "TOMTOM matches of every motif (ID, name, p, E, q value)", "motif_matches",
@@ -160,30 +170,37 @@ tables = [
 if len(ctx.seqs.rejected):
     tables.append(("Rejected rows", "rows of the sequence file that were not used, with reasons",
                    "rejected_sequences", lambda: ctx.seqs.rejected))
+# the zip holds exactly the files of the buttons on this page, under the same names
+everything: list[tuple[str, exports.Download]] = [("", d) for d in sketch_files]
+everything += [("figures", d) for _t, _c, ds in fig_rows for d in ds]
 for t, c, name, fn in tables:
     c_ = st.columns([4, 1, 1, 1], vertical_alignment="center")
     c_[0].markdown(f"**{t}**  \n{c}")
-    buttons(exports.table_downloads(name, fn), c_[1:3])
+    ds = exports.table_downloads(name, fn)
+    buttons(ds, c_[1:3])
+    everything += [("tables", d) for d in ds]
 
 if ex.alphabet.q == 4:
+    d = exports.Download("dl_modisco_zip", "ZIP", "modisco.zip", exports.MIME["zip"], lambda: exports.modisco_zip(ex, sk))
     row("TF-MoDISco arrays", "one-hot, SHAP and hypothetical SHAP, float32 (N, 4, L) npz files and the ids (.zip)",
-        [exports.Download("dl_modisco_zip", "ZIP", "modisco.zip", exports.MIME["zip"],
-                          lambda: exports.modisco_zip(ex, sk))])
+        [d])
+    everything.append(("", d))
 
 if motif_res is not None:
+    d = exports.Download("dl_motifs_zip", "ZIP", "motifs.zip", exports.MIME["zip"],
+                         lambda: motifs_ui.motifs_zip(motif_res))
     row("TF-MoDISco motifs", "motifs.meme, matches.tsv, motifs.tsv, motif_seqlets.tsv, modisco.h5 and logos (.zip)",
-        [exports.Download("dl_motifs_zip", "ZIP", "motifs.zip", exports.MIME["zip"],
-                          lambda: motifs_ui.motifs_zip(motif_res))])
+        [d])
+    everything.append(("", d))
 elif ex.alphabet.q == 4:
     st.caption("TF-MoDISco motifs named against JASPAR: run them on the Motifs page to export them here.")
 
 st.subheader("Everything")
 c_ = st.columns([4, 3], vertical_alignment="center")
-c_[0].markdown("**All tables, figures (SVG, PDF, PNG), TF-MoDISco arrays, the sketch and run records** as one "
-               "zip (the same files as `shapzero export`). Takes a few seconds for thousands of sequences.")
+c_[0].markdown(f"**Every file of this page** ({len(everything)} files: the sketch and run record, figures in SVG, "
+               "PDF and PNG, tables in CSV and Parquet, TF-MoDISco arrays) as one zip, under the same names as the "
+               "buttons above, in `figures/` and `tables/`.")
 with c_[1]:
-    st.download_button("Download everything (.zip)",
-                       lambda: exports.zip_everything(sk, ctx.seqs, record, ExportConfig(index=index, order=order),
-                                                      motif_search=motif_res),
+    st.download_button("Download everything (.zip)", lambda: exports.zip_downloads(everything),
                        file_name="shapzero_export.zip", mime=exports.MIME["zip"], key="dl_all_zip",
                        on_click="ignore", icon=":material/folder_zip:", type="primary")

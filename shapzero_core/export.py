@@ -74,6 +74,7 @@ __all__ = [
     "export_all",
     "interaction_table",
     "modisco_arrays",
+    "pairwise_summary_table",
     "read_table",
     "shap_table",
     "stderr_note",
@@ -517,6 +518,16 @@ def program_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
     return out
 
 
+def pairwise_summary_table(mean_abs: np.ndarray, mean: np.ndarray) -> pd.DataFrame:
+    """The pairwise summary as a table: one row per pair ``i < j`` (1-based ``position_i``, ``position_j``)
+    with ``mean_abs`` and ``mean`` from the ``float (n, n)`` matrices of :func:`pairwise_summary`."""
+    A, M = np.asarray(mean_abs, dtype=np.float64), np.asarray(mean, dtype=np.float64)
+    if A.shape != M.shape or A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"two square matrices of one shape expected, got {A.shape} and {M.shape}")
+    iu, ju = np.triu_indices(A.shape[0], 1)
+    return pd.DataFrame({"position_i": iu + 1, "position_j": ju + 1, "mean_abs": A[iu, ju], "mean": M[iu, ju]})
+
+
 def export_all(
     sketch: FourierSketch,
     seqs: SequenceSet,
@@ -635,11 +646,8 @@ def export_all(
         diff, _, _ = difference_summary(expl, ma, mb)
         files["difference_logo"] = write_table(diff.reset_index(), out / "difference_logo", tf)
     if expl.interactions is not None:
-        pw = pairwise_summary(expl, "mean_abs")
-        iu, ju = np.triu_indices(expl.n, 1)
         files["pairwise_summary"] = write_table(
-            pd.DataFrame({"position_i": iu + 1, "position_j": ju + 1, "mean_abs": pw[iu, ju],
-                          "mean": pairwise_summary(expl, "mean")[iu, ju]}),
+            pairwise_summary_table(pairwise_summary(expl, "mean_abs"), pairwise_summary(expl, "mean")),
             out / "pairwise_summary", tf,
         )
 

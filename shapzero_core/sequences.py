@@ -44,6 +44,7 @@ Policies
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -106,6 +107,10 @@ _IUPAC = {
     "H": "A/C/T",
     "V": "A/C/G",
 }
+#: Amino-acid letters that are no nucleotide code: one of them in a DNA/RNA row means a protein sequence.
+_PROTEIN_ONLY = frozenset("EFILPQ*")
+#: The 20 amino acids: a row made of them with many letters outside ACGT is a protein too.
+_AMINO = frozenset("ACDEFGHIKLMNPQRSTVWY")
 _REJECT_COLUMNS = ["row", "line", "id", "sequence", "reason"]
 
 
@@ -339,6 +344,41 @@ def _first_bad(seq: str, alphabet: Alphabet) -> tuple[int, str]:
     raise AssertionError("no bad letter")  # pragma: no cover
 
 
+#: ``key=value`` in a FASTA header's description (``>g1 activity=0.324 gene=HPRT1``): the key.
+_FIELD_KEY = re.compile(r"(?:^|[\s;|])([A-Za-z_][\w.-]{0,39})=")
+#: At most this many distinct header keys become columns (a file with a new key per record is not a table).
+MAX_HEADER_FIELDS = 20
+
+
+def _header_fields(desc: pd.Series, exclude: set[str]) -> pd.DataFrame:
+    """The ``key=value`` fields of FASTA descriptions as text columns (``""`` where a record lacks one).
+
+    Keys named like an existing column, or beyond the :data:`MAX_HEADER_FIELDS` most frequent, are left in
+    the description only. Memory: one pass counting the keys, then one text column per key.
+    """
+    counts: Counter[str] = Counter()
+    for d in desc:
+        if isinstance(d, str) and "=" in d:
+            counts.update(m.group(1) for m in _FIELD_KEY.finditer(d))
+    keys = [k for k, _c in counts.most_common() if k not in exclude][:MAX_HEADER_FIELDS]
+    cols = {}
+    for k in sorted(keys, key=list(counts).index):  # in the order they first appear
+        pat = r"(?:^|[\s;|])" + re.escape(k) + r"=([^\s;|]*)"
+        cols[k] = desc.str.extract(pat, expand=False).fillna("")
+    return pd.DataFrame(cols, index=desc.index)
+
+
+def _looks_like_protein(seq: str, nbad: int, letters: str) -> bool:
+    """A nucleotide row that is really a protein: a protein-only letter (E, F, I, L, P, Q), or at least four
+    different amino-acid letters outside the alphabet making up a quarter of the row (a DNA row with
+    ambiguity codes has few different ones, e.g. only N)."""
+    chars = set(seq)
+    if chars & _PROTEIN_ONLY:
+        return True
+    other = chars - set(letters)
+    return len(other) >= 4 and other <= _AMINO and nbad >= len(seq) / 4
+
+
 def _letter_reason(seq: str, alphabet: Alphabet, raw: str = "") -> str:
     i, ch = _first_bad(seq, alphabet)
     raw = raw.strip()
@@ -348,6 +388,10 @@ def _letter_reason(seq: str, alphabet: Alphabet, raw: str = "") -> str:
         ch_shown = ch
     nbad = sum(1 for c in seq if c not in alphabet.letters)
     more = f" ({nbad} letters outside the alphabet in total)" if nbad > 1 else ""
+    if alphabet.q == 4 and _looks_like_protein(seq, nbad, alphabet.letters):
+        shown = ", ".join(sorted(set(seq) - set(alphabet.letters))[:8])
+        return (f"letter: looks like a protein sequence, not {alphabet.name} ({nbad} of {len(seq)} letters are "
+                f"not in {alphabet.letters}: {shown}; the first at position {i + 1})")
     if alphabet.q == 4 and ch in _IUPAC:
         what = f"IUPAC ambiguity code {ch!r} ({_IUPAC[ch]})"
     elif ch in "-.":
@@ -554,6 +598,11 @@ def _read(src: Source, fmt: str, encoding: str, alphabet: Alphabet, n: int | Non
                           state.columns if c in acc.extra or acc.accepted == 0})
     acc.extra.clear()
     extra = extra.reset_index(drop=True)
+    if "description" in extra.columns:
+        fields = _header_fields(extra["description"], exclude=set(extra.columns))
+        if len(fields.columns):
+            extra = pd.concat([extra, fields], axis=1)
+            notes.append(f"FASTA header fields read as label columns: {', '.join(fields.columns)}")
     for c in list(extra.columns):
         if c == "description" and (extra[c] == "").all():
             extra = extra.drop(columns=c)

@@ -1,5 +1,5 @@
 """Downloads of the Export page: figures (SVG / PDF / PNG 300 dpi), tables (CSV / Parquet), the sketch,
-a JSON run record and a zip of everything. No Streamlit here: every download is a :class:`Download`
+a JSON run record and a zip of all of them (the same files under the same names). No Streamlit here: every download is a :class:`Download`
 whose ``make()`` returns the file's bytes (the page hands it to ``st.download_button`` as deferred data,
 so nothing is rendered until the user clicks).
 
@@ -23,12 +23,12 @@ from typing import Any
 import pandas as pd
 
 from shapzero_core import FourierSketch
-from shapzero_core.export import ExportConfig, export_all, program_versions, write_table
+from shapzero_core.export import program_versions, write_table
 from shapzero_core.figures import save_figure
 from shapzero_core.sequences import SequenceSet
 
 __all__ = ["FIGURE_FORMATS", "TABLE_FORMATS", "Download", "figure_bytes", "figure_downloads", "modisco_zip",
-           "run_record", "table_bytes", "table_downloads", "zip_everything"]
+           "run_record", "table_bytes", "table_downloads", "zip_downloads"]
 
 FIGURE_FORMATS = ("svg", "pdf", "png")
 TABLE_FORMATS = ("csv", "parquet")
@@ -70,6 +70,24 @@ def figure_bytes(build: Callable[[], Any], fmt: str) -> bytes:
         return p.read_bytes()
 
 
+class _Figure:
+    """A figure built on first use and rendered once per format (the zip wants all three formats of every
+    figure; building a logo is the costly part)."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build, self._fig, self._bytes = build, None, {}
+
+    def render(self, fmt: str) -> bytes:
+        with _MPL_LOCK:
+            if fmt not in self._bytes:
+                if self._fig is None:
+                    self._fig = self._build()
+                with tempfile.TemporaryDirectory() as d:
+                    (p,) = save_figure(self._fig, Path(d) / "figure", [fmt])
+                    self._bytes[fmt] = p.read_bytes()
+            return self._bytes[fmt]
+
+
 def table_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
     """A table as CSV or Parquet bytes, written by the engine's :func:`write_table` (tuples -> ``"3,7"``)."""
     with tempfile.TemporaryDirectory() as d:
@@ -79,9 +97,9 @@ def table_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
 
 def figure_downloads(name: str, build: Callable[[], Any]) -> list[Download]:
     """SVG, PDF and PNG downloads of one figure (``name`` becomes the file stem)."""
+    fig = _Figure(build)
     return [
-        Download(f"dl_{name}_{fmt}", fmt.upper(), f"{name}.{fmt}", MIME[fmt],
-                 (lambda fmt=fmt: figure_bytes(build, fmt)))
+        Download(f"dl_{name}_{fmt}", fmt.upper(), f"{name}.{fmt}", MIME[fmt], (lambda fmt=fmt: fig.render(fmt)))
         for fmt in FIGURE_FORMATS
     ]
 
@@ -148,18 +166,28 @@ def modisco_zip(expl: Any, sketch: FourierSketch) -> bytes:
         return buf.getvalue()
 
 
-def zip_everything(sketch: FourierSketch, seqs: SequenceSet, record: dict[str, Any],
-                   config: ExportConfig | None = None, motif_search: Any = None) -> bytes:
-    """Every table, TF-MoDISco array and figure of :func:`shapzero_core.export.export_all`, the sketch and
-    the session's run record (and the Motifs page's TF-MoDISco motifs, if run), as one zip."""
-    with _MPL_LOCK, tempfile.TemporaryDirectory() as d:
-        out = Path(d) / "shapzero_export"
-        sk_path = sketch.save(out / "sketch.npz")
-        export_all(sketch, seqs, out, config or ExportConfig(), sketch_source=sk_path, motif_search=motif_search)
-        (out / "studio_run.json").write_bytes(json_bytes(record))
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            for p in sorted(out.rglob("*")):
-                if p.is_file():
-                    z.write(p, p.relative_to(out.parent))
-        return buf.getvalue()
+def zip_downloads(entries: list[tuple[str, Download]], root: str = "shapzero_export") -> bytes:
+    """Every file of ``entries`` (``(folder, download)``, the page's own buttons) in one zip, under
+    ``<root>/<folder>/<file name>``: the names are those of the single downloads. A download that is itself a
+    zip (the TF-MoDISco arrays, the motifs) is unpacked into ``<folder>/<its stem>/``. Duplicate paths are
+    an error (two buttons that would overwrite each other's file)."""
+    buf = io.BytesIO()
+    seen: set[str] = set()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for folder, d in entries:
+            base = "/".join(p for p in (root, folder) if p)
+            data = d.make()
+            data = data.encode("utf-8") if isinstance(data, str) else data
+            if d.file_name.endswith(".zip"):
+                stem = d.file_name[: -len(".zip")]
+                with zipfile.ZipFile(io.BytesIO(data)) as inner:
+                    items = [(f"{base}/{stem}/{i.filename}", inner.read(i)) for i in inner.infolist() if not i.is_dir()]
+            else:
+                items = [(f"{base}/{d.file_name}", data)]
+            for path, b in items:
+                if path in seen:
+                    raise ValueError(f"two downloads write {path}")
+                seen.add(path)
+                z.writestr(path, b, compress_type=zipfile.ZIP_STORED if path.endswith((".npz", ".png", ".parquet",
+                                                                                        ".h5")) else None)
+    return buf.getvalue()

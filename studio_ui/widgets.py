@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from shapzero_core import INDICES
@@ -400,3 +401,49 @@ def session_summary(container: Any = None) -> None:
     if aside:
         lines.append("**Set aside** (does not fit): " + "; ".join(aside))
     c.markdown("  \n".join(lines))
+
+
+def rejected_table(rejected: pd.DataFrame, key: str) -> None:
+    """The rejected rows of an upload, the reason column wide enough to read (its full text also on hover)."""
+    st.dataframe(rejected, hide_index=True, key=key, width="stretch", column_config={
+        "row": st.column_config.NumberColumn("record", width="small"),
+        "line": st.column_config.NumberColumn("line in file", width="small"),
+        "id": st.column_config.TextColumn("id", width="small"),
+        "sequence": st.column_config.TextColumn("sequence", width="medium"),
+        "reason": st.column_config.TextColumn("reason", width="large", help="Why the row was not read"),
+    })
+
+
+#: A model's input layout in words (the Model page; the code stays in the model's description).
+LAYOUT_WORDS = {
+    "NLQ": "one-hot, position × letter",
+    "NQL": "one-hot, letter × position",
+    "codes": "letter codes 0…q−1",
+    "flat": "one-hot, flattened",
+    "strings": "sequence strings",
+}
+
+
+#: Interaction map widths (px) of the Interactions page's "Map size" control.
+MAP_SIZES = {"small": 380, "medium": 500, "large": 760}
+
+
+def mark_cell(fig: Any, i: int | None, j: int | None, copy: bool = False) -> Any:
+    """Outline the cell (i, j) and its mirror (j, i) of an interaction map (1-based; nothing if not a valid
+    off-diagonal cell). With ``copy`` the figure is copied first (a cached figure stays unmarked)."""
+    if copy:
+        import plotly.graph_objects as go
+
+        fig = go.Figure(fig)
+    try:
+        i, j = int(i), int(j)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return fig
+    n = round(fig.layout.xaxis.range[1] - 0.5)
+    if i == j or not (1 <= i <= n and 1 <= j <= n):
+        return fig
+    px = fig.data[0].marker.size or 6
+    fig.add_scatter(x=[j, i], y=[i, j], mode="markers", hoverinfo="skip", showlegend=False, name="picked cell",
+                    marker={"symbol": "square-open", "size": px + 4, "color": "#111111", "line": {"width": 2}},
+                    unselected={"marker": {"opacity": 1.0}})
+    return fig

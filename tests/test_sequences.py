@@ -211,3 +211,26 @@ def test_arbitrary_bytes_never_traceback(data):
     except SequenceFileError:
         return
     assert s.X.shape == (len(s), s.n)
+
+
+def test_a_protein_row_in_a_dna_file_is_named_as_protein_not_as_ambiguity_codes():
+    data = b">dna\nACGTACGTACGTACGTAC\n>prot\nMKTAYIAKQRQISFVKSH\n>amb\nACGTMCGTACGTACGTAC\n"
+    s = read_sequences(data, name="mixed.fa")
+    rej = s.rejected.set_index("id")
+    assert s.ids == ["dna"]
+    assert rej.loc["prot", "reason"].startswith("letter: looks like a protein sequence, not DNA")
+    assert "IUPAC" not in rej.loc["prot", "reason"]
+    assert "IUPAC ambiguity code 'M' (A/C) at position 5" in rej.loc["amb", "reason"]  # one code: a DNA typo
+
+
+def test_fasta_header_key_value_fields_become_label_columns():
+    data = (b">g1 activity=0.324 gene=HPRT1\nACGTAC\n>g2 gene=EMX1;activity=1.5 note\nACGTAA\n"
+            b">g3 plain words\nACGTTT\n")
+    s = read_sequences(data, name="guides.fa")
+    assert list(s.extra.columns) == ["description", "activity", "gene"]
+    assert s.extra["activity"].dtype.kind == "f"
+    assert s.extra["activity"].iloc[:2].tolist() == [0.324, 1.5] and np.isnan(s.extra["activity"].iloc[2])
+    assert s.extra["gene"].tolist() == ["HPRT1", "EMX1", ""]
+    assert any("header fields" in n for n in s.notes)
+    plain = read_sequences(b">a first guide\nACGT\n>b x\nACGT\n", name="p.fa")
+    assert list(plain.extra.columns) == ["description"]

@@ -23,11 +23,11 @@ def test_data_background_changes_values_and_is_shared(sketch, seqs):
     assert not at.exception
     radio = at.radio(key="logo_background")
     assert radio.value == "uniform"
-    uniform_f = next(m.value for m in at.markdown if m.value.startswith("f(x)"))
+    uniform_f = next(m.value for m in at.markdown if m.value.startswith("Sketch prediction f(x)"))
     radio.set_value("data").run()
     assert not at.exception and not at.error
     assert at.session_state[state.BACKGROUND] == "data"
-    data_f = next(m.value for m in at.markdown if m.value.startswith("f(x)"))
+    data_f = next(m.value for m in at.markdown if m.value.startswith("Sketch prediction f(x)"))
     want = explain_sequences(sketch, seqs, background="data", with_interactions=False)
     assert f"baseline {want.baseline:.4f}" in data_f and data_f != uniform_f
     assert any("letter frequencies of 200 sequences" in c.value for c in at.caption)

@@ -125,6 +125,29 @@ def test_orders_slider_follows_the_index_and_the_table_shows_every_order(sketch,
     assert not any("no interactions above pairs" in c.value for c in at.caption)  # this sketch has triples
 
 
+def test_the_picked_cell_is_marked_on_both_maps_and_the_maps_resize(sketch, seqs):
+    at = app_with(sketch, seqs, page="pages/5_Interactions.py")
+    at.number_input(key="inter_pair_i").set_value(2).run()
+    at.number_input(key="inter_pair_j").set_value(5).run()
+    assert not at.exception
+    maps = [c for c in at.get("plotly_chart") if "pairwise" in str(c.proto.spec) or "over" in str(c.proto.spec)]
+    import json
+
+    specs = [json.loads(c.proto.spec) for c in maps[:2]]
+    for spec in specs:
+        (mark,) = [t for t in spec["data"] if t.get("name") == "picked cell"]
+        assert sorted(zip(mark["x"], mark["y"], strict=True)) == [(2, 5), (5, 2)]  # (x=j, y=i) and its mirror
+        assert spec["layout"]["width"] == 500
+    seq = seqs.sequences[0]  # the selected sequence: its letters are on hover in both maps
+    for spec in specs:
+        i, j, letters, _v = spec["data"][0]["customdata"][0]
+        assert letters == seq[int(i) - 1] + seq[int(j) - 1]
+    at.select_slider(key="inter_map_size").set_value("large").run()
+    assert not at.exception
+    widths = [json.loads(c.proto.spec)["layout"].get("width") for c in at.get("plotly_chart")]
+    assert widths.count(760) == 2
+
+
 def _a_pair(sketch) -> tuple[int, int]:
     """1-based positions of the first order-2 coefficient of the sketch."""
     k = next(k for k in sketch.locations if (k != 0).sum() == 2)
@@ -196,7 +219,8 @@ def test_export_buttons_produce_the_files(sketch, seqs, monkeypatch):
     for name in ("logo_selected", "logo_mean", "logo_split", "heatmap_selected", "heatmap_mean_abs",
                  "sketch_orders"):
         assert {f"dl_{name}_svg", f"dl_{name}_pdf", f"dl_{name}_png"} <= keys
-    for name in ("sequences", "shap_wide", "shap_long", "interactions", "top_interactions"):
+    for name in ("sequences", "shap_wide", "shap_long", "interactions", "top_interactions",
+                 "split_interaction_summary", "pairwise_summary"):
         assert {f"dl_{name}_csv", f"dl_{name}_parquet"} <= keys
     assert {"dl_sketch_npz", "dl_run_json", "dl_all_zip", "dl_modisco_zip"} <= keys
     # every table, the sketch, the record and the zip; figures: all formats of two, one format of the others
@@ -224,9 +248,15 @@ def test_export_buttons_produce_the_files(sketch, seqs, monkeypatch):
 
             with np.load(io.BytesIO(z.read("modisco_shap.npz")), allow_pickle=False) as arr:
                 assert arr["arr_0"].shape == (len(seqs), 4, seqs.n)
-        if key == "dl_all_zip":
-            names = zipfile.ZipFile(io.BytesIO(b)).namelist()
-            assert any(n.endswith("run.json") for n in names) and any(n.endswith(".svg") for n in names)
+        if key == "dl_all_zip":  # every file of every button, under the same name (zips unpacked)
+            names = set(zipfile.ZipFile(io.BytesIO(b)).namelist())
+            singles = {fname for k, (fname, _d) in made.items() if k != "dl_all_zip"}
+            base = {n.rsplit("/", 1)[1] for n in names}
+            assert {f for f in singles if not f.endswith(".zip")} <= base
+            assert "shapzero_export/modisco/modisco_shap.npz" in names
+            assert {"shapzero_export/sketch.npz", "shapzero_export/run.json",
+                    "shapzero_export/figures/logo_selected.svg", "shapzero_export/tables/sequences.csv",
+                    "shapzero_export/tables/pairwise_summary.parquet"} <= names
 
 
 def test_a_pairs_only_sketch_says_why_every_index_looks_the_same(seqs):

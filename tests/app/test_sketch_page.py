@@ -92,7 +92,7 @@ def test_start_cancel_resume_and_quality():
     assert any("All 10 query blocks of this plan are in the workspace cache" in m.value for m in at.info)
     cap = " ".join(c.value for c in at.caption)
     assert "Estimated: model queries 0.0 s" in cap  # nothing left to query
-    assert "from 1 earlier sketch on this machine" in cap  # the finished run's decode time is the basis now
+    assert "from 1 earlier sketch of this model on this machine" in cap  # the finished run's decode time is the basis now
     assert float(_metric(at, "Held-out R²")) > 0.999
     assert at.get("plotly_chart")  # scatter and orders
     assert any(b.label == "Save the sketch (.npz)" for b in at.get("download_button"))
