@@ -126,7 +126,9 @@ c1, c2, c3 = st.columns(3)
 c1.metric("Selected sequence", ex.ids[sel_row])
 c2.metric("Sketch prediction f(x)", f"{ex.predictions[sel_row]:.4f}",
           help="Computed from the sketch, not by calling the model (the Model page predicts with the model)")
-c3.metric("Baseline F[0] (mean over all sequences)", f"{ex.baseline:.4f}")
+c3.metric("Baseline (average prediction)", f"{ex.baseline:.4f}",
+          help="What every SHAP value is measured from: the sketch's average prediction over the background "
+               "(uniformly random sequences unless another is chosen)")
 st.code(ex.sequences[sel_row], language=None)
 l1, l2, l3 = st.columns(3)
 with l1:

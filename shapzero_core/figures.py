@@ -600,7 +600,8 @@ def interaction_heatmap_plotly(
                 "colorscale": PLOTLY_SEQUENTIAL if seq else PLOTLY_DIVERGING,
                 "cmin": lo,
                 "cmax": hi,
-                "colorbar": {"title": {"text": colorbar_title}},
+                "colorbar": {"title": {"text": colorbar_title, "side": "right"}, "thickness": 14},  # beside: a long
+                # title (with the unit) would widen the bar and squeeze the map
                 "line": {"width": 0},
             },
             customdata=np.stack([ii + 1, jj + 1, np.asarray(labels, dtype=object), vals], axis=1),

@@ -403,15 +403,25 @@ def session_summary(container: Any = None) -> None:
     c.markdown("  \n".join(lines))
 
 
+#: Up to this many rejected rows are a plain table whose reasons wrap (read whole); more are a scrolling grid.
+REJECTED_AS_TABLE = 20
+
+
 def rejected_table(rejected: pd.DataFrame, key: str) -> None:
-    """The rejected rows of an upload, the reason column wide enough to read (its full text also on hover)."""
-    st.dataframe(rejected, hide_index=True, key=key, width="stretch", column_config={
-        "row": st.column_config.NumberColumn("record", width="small"),
-        "line": st.column_config.NumberColumn("line in file", width="small"),
-        "id": st.column_config.TextColumn("id", width="small"),
-        "sequence": st.column_config.TextColumn("sequence", width="medium"),
-        "reason": st.column_config.TextColumn("reason", width="large", help="Why the row was not read"),
-    })
+    """The rejected rows of an upload with their reasons, readable in full: a plain table (text wraps) for a
+    few rows, a grid with a wide reason column (full text on hover) for many. Inside a container ``key``."""
+    names = {"row": "record", "line": "line in file"}
+    with st.container(key=key):
+        if len(rejected) <= REJECTED_AS_TABLE:
+            st.table(rejected.rename(columns=names).set_index("record"))
+            return
+        st.dataframe(rejected, hide_index=True, width="stretch", column_config={
+            "row": st.column_config.NumberColumn(names["row"], width="small"),
+            "line": st.column_config.NumberColumn(names["line"], width="small"),
+            "id": st.column_config.TextColumn("id", width="small"),
+            "sequence": st.column_config.TextColumn("sequence", width="medium"),
+            "reason": st.column_config.TextColumn("reason", width="large", help="Why the row was not read"),
+        }, column_order=["row", "line", "id", "reason", "sequence"])
 
 
 #: A model's input layout in words (the Model page; the code stays in the model's description).

@@ -39,11 +39,20 @@ def test_upload_with_bad_rows_lists_the_reasons(sketch):
     at = app_with(sketch, page="pages/3_Sequences.py")
     at.file_uploader(key="seq_upload").set_value(("guides.csv", csv, "text/csv")).run()
     assert not at.exception and not at.error
-    (rej,) = _frames(at, "reason")
+    (rej,) = [t.value for t in at.table if "reason" in t.value.columns]  # a few rows: a table, reasons wrap
     assert list(rej["id"]) == ["b", "c"]
     assert rej["reason"].iloc[0].startswith("letter:") and rej["reason"].iloc[1].startswith("length:")
     table = next(d for d in at.dataframe if d.key and d.key.startswith("seq_table_")).value
     assert list(table["seq_id"]) == ["a", "d"] and "label" in table.columns
+
+
+def test_many_rejected_rows_are_a_grid_with_the_reason_before_the_sequence(sketch):
+    rows = "".join(f"bad{i},ACGNACGTACGT\n" for i in range(25)) + "good,ACGTACGTACGT\n"
+    at = app_with(sketch, page="pages/3_Sequences.py")
+    at.file_uploader(key="seq_upload").set_value(("many.csv", ("id,sequence\n" + rows).encode(), "text/csv")).run()
+    assert not at.exception
+    (rej,) = _frames(at, "reason")
+    assert len(rej) == 25 and not [t for t in at.table if "reason" in t.value.columns]
 
 
 @pytest.mark.parametrize("content", [b"", b"\x00\x01\x02binary\xff", b">only_header\n"])

@@ -1,7 +1,9 @@
 """The whole path a biologist takes, in Chromium: home -> "Try the demo" (guide-RNA demo model, quick sketch
-watched through the live progress) -> the model and the sketch's quality report -> upload 1,000
-sequences on the Sequences page -> select one in the table -> its SHAP logo -> click a cell of its interaction map and see
-the letter pairs -> motifs -> download SVG, PNG and CSV on the Export page and check the files.
+watched through the live progress) -> the model (its output named: the unit of every axis) and the sketch's
+quality report -> upload 1,000 sequences plus two bad rows (a protein, named as one) on the Sequences page ->
+select one in the table -> its SHAP logo -> click a cell of its interaction map (outlined) and see the letter
+pairs -> every interaction index, the orders slider spanning each one's orders -> motifs -> download SVG, PNG,
+CSV and the zip of everything on the Export page and check the files.
 Screenshots: ``test-output/e2e/flow_<step>.png``."""
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import io
 import re
 import struct
 import xml.etree.ElementTree as ET
+import zipfile
 
 import pandas as pd
 import pytest
@@ -52,6 +55,7 @@ pytestmark = pytest.mark.e2e
 N_UPLOAD = 1000
 DEMO_N = 26  # the guide-RNA demo's sequence length
 ROW = 2  # the table row the test selects (0-based) -> id "e2e_3"
+UNIT = "editing efficiency"  # what the model's output is, typed on the Model page
 
 
 def _png_dpi(data: bytes) -> tuple[float, float]:
@@ -84,7 +88,8 @@ def test_demo_to_export(server, page, tmp_path):
     # 1,000 sequences to upload, with ids the demo does not use
     up = random_sequences(N_UPLOAD, DEMO_N, DNA, seed=7)
     fasta = tmp_path / "guides_1000.fasta"
-    fasta.write_text(to_fasta(up).replace(">rand_", ">e2e_"))
+    bad = ">bad_protein\nMKTAYIAKQRQISFVKSHFSRQLEEQ\n>bad_ambiguous\nACGTACGTNNACGTACGTACGTACGG\n"
+    fasta.write_text(to_fasta(up).replace(">rand_", ">e2e_") + bad)
     ids = [i.replace("rand_", "e2e_") for i in up.ids]
 
     # --- home, then the sidebar links point at the URL paths the deep-link tests use
@@ -113,6 +118,10 @@ def test_demo_to_export(server, page, tmp_path):
     # --- the model it loaded (n, alphabet, layout, throughput, a test prediction)
     go(page, "Model")
     page.get_by_text(MODEL_PREDICTION).first.wait_for()
+    unit = page.locator(f"{key_css('model_output_unit')} input")
+    unit.fill(UNIT)
+    unit.press("Enter")
+    settled(page, PAGES["Model"].title)
     assert_no_exception(page, "Model page with the demo model")
     shot(page, "flow_4a_model")
 
@@ -128,6 +137,9 @@ def test_demo_to_export(server, page, tmp_path):
     page.get_by_text(SEQ_SUMMARY.format(N=N_UPLOAD, n=DEMO_N)).wait_for(timeout=60_000)
     settled(page, PAGES["Sequences"].title)
     assert_no_exception(page, "Sequences page after the upload")
+    rejected = page.locator(key_css("rejected_table"))
+    expect(rejected.locator("td").filter(has_text="looks like a protein sequence")).to_have_count(1, timeout=10_000)
+    expect(rejected.locator("td").filter(has_text="IUPAC ambiguity code 'N'")).to_have_count(1)
     table = page.locator(f'[class*="st-key-{SEQ_TABLE_KEY_PREFIX}"]').first
     table.wait_for()
     shot(page, "flow_5_sequences_uploaded")
@@ -154,6 +166,7 @@ def test_demo_to_export(server, page, tmp_path):
     logo.locator(".gtitle", has_text=LOGO_ONE_TITLE.format(sid=ids[ROW])).wait_for()
     assert logo.locator(".main-svg").count() > 0
     assert up.sequences[ROW] in page.locator('[data-testid="stMain"]').inner_text()
+    expect(logo.locator(".ytitle")).to_contain_text(f"({UNIT})")  # the unit named on the Model page
     assert_no_exception(page, "Logos page")
     shot(page, "flow_7_logos")
 
@@ -179,7 +192,11 @@ def test_demo_to_export(server, page, tmp_path):
     assert pb is not None
     page.mouse.click(pb["x"] + pb["width"] / 2, pb["y"] + pb["height"] / 2)
     a, b = sorted((x, y))
-    page.get_by_text(PAIR_TABLE_CAPTION.format(a=a, b=b)).wait_for(timeout=30_000)
+    try:
+        page.get_by_text(PAIR_TABLE_CAPTION.format(a=a, b=b)).wait_for(timeout=30_000)
+    except Exception:
+        shot(page, "flow_8_click_failed")
+        raise
     settled(page, PAGES["Interactions"].title)
     assert sorted(pair_inputs()) == [a, b], f"clicked cell ({y}, {x}) but the positions show {pair_inputs()}"
     seq = up.sequences[ROW]
@@ -195,8 +212,27 @@ def test_demo_to_export(server, page, tmp_path):
     letters = grid.locator("td").all_text_contents()[:: len(heads)]
     assert letters and all(re.fullmatch("[ACGT]{2}", t) for t in letters), letters
     assert seq[a - 1] + seq[b - 1] in letters, f"{ids[ROW]}'s letters are not among the pairs {letters}"
+    marks = page.locator(f"{key_css(HEAT_SEQ_KEY)}, {key_css('heat_all')}").locator(".scatterlayer .trace")
+    assert marks.count() >= 6, "the clicked cell is not outlined on both maps (cells, diagonal, outline each)"
     assert_no_exception(page, "Interactions page after the click")
     shot(page, "flow_9_interactions_clicked")
+
+    # --- every interaction index; after a fixed-order index the orders slider spans Möbius's orders again
+    for label in ("Shapley-Taylor (STII) of order ℓ", "Faith-Shap of order ℓ", "Shapley interaction index (SII)",
+                  "Banzhaf interaction index", "Möbius (all-order Faith-Shap)"):
+        page.locator(f"{key_css('inter_index')} input[role=combobox]").click()
+        page.get_by_role("option").filter(has_text=label).first.click()
+        settled(page, PAGES["Interactions"].title)
+        assert_no_exception(page, f"Interactions page, {label}")
+        heat.locator(".gtitle", has_text=ids[ROW]).wait_for()
+    slider = page.locator(key_css("top_orders_mobius_None"))
+    if slider.count():  # (a range slider when the sketch has more than one order) it spans all of them
+        end = slider.locator('input[type=range][aria-label$="end"]')
+        assert end.get_attribute("value") == end.get_attribute("max"), (
+            f"orders slider ends at option {end.get_attribute('value')} of {end.get_attribute('max')} after "
+            "switching index: it does not span every order")
+    expect(page.get_by_text("What does this mean?")).to_be_visible()
+    shot(page, "flow_9b_interactions_indices")
 
     # --- Motifs across the uploaded sequences: TF-MoDISco + TOMTOM in the background; the demo guides are
     # random sequences, so TF-MoDISco says how many seqlets it found (too few) or lists motifs with JASPAR matches
@@ -234,5 +270,13 @@ def test_demo_to_export(server, page, tmp_path):
     assert df["position"].min() == 1 and df["position"].max() == DEMO_N, "positions are not 1-based 1..n"
     assert set(df["seq_id"]) == set(ids), "the CSV's ids are not the uploaded file's"
     assert len(df) == N_UPLOAD * DEMO_N
+
+    # the zip of everything: the same files under the same names as the single buttons
+    name, zipped = _download(page, "dl_all_zip")
+    z = zipfile.ZipFile(io.BytesIO(zipped))
+    names = set(z.namelist())
+    assert {"shapzero_export/figures/logo_selected.svg", "shapzero_export/tables/sequences.csv",
+            "shapzero_export/sketch.npz", "shapzero_export/run.json"} <= names, sorted(names)
+    assert z.read("shapzero_export/tables/shap_long.csv") == csv, "the zip's table differs from its button's"
     assert not page.js_errors, f"uncaught JavaScript errors: {page.js_errors}"
     shot(page, "flow_11_export_downloaded")
