@@ -73,18 +73,21 @@ def main() -> None:
         page.get_by_role("tab", name="Load a saved sketch").click()
         page.locator('[data-testid="stFileUploader"] input[type=file]').first.set_input_files(str(d / "sketch.npz"))
         page.get_by_text("Loaded sketch.npz").wait_for(timeout=60_000)
-        nav = page.locator('[data-testid="stSidebarNav"]')
-        nav.locator("a", has_text="Sequences").click()
+        def link(name: str):  # the app's own sidebar links (st.page_link), else Streamlit's navigation
+            return page.locator('[data-testid="stSidebar"] a[data-testid="stPageLink-NavLink"], '
+                                '[data-testid="stSidebarNav"] a').filter(has=page.get_by_text(name, exact=True))
+
+        link("Sequences").first.click()
         settled(page, "Sequences")
         t0 = time.perf_counter()
         page.locator('[data-testid="stFileUploader"] input[type=file]').first.set_input_files(str(d / "seqs.fa"))
-        page.get_by_text(f"{args.N} sequences of length {args.n}").wait_for(timeout=120_000)
+        page.get_by_text(f"{args.N:,} sequences of length {args.n}").wait_for(timeout=120_000)
         settled(page, "Sequences")
         print(f"upload + explain {args.N:,} sequences (first time): {time.perf_counter() - t0:.2f} s")
 
         def click_page(name: str) -> float:
             t = time.perf_counter()
-            nav.locator("a", has_text=name).first.click()
+            link(name).first.click()
             settled(page, "SHAP zero Studio" if name == "Home" else name)
             return time.perf_counter() - t
 
@@ -111,17 +114,19 @@ def main() -> None:
             return time.perf_counter() - t
 
         click_page("Logos")
-        rows.append(("Logos: select another sequence", [pick("logo_seq", "SHAP logo of") for _ in range(3)]))
+        rows.append(("Logos: select another sequence", [pick("logo_seq", "SHAP logo of") for _ in range(args.repeat)]))
         click_page("Interactions")
         rows.append(("Interactions: select another sequence",
-                     [pick("inter_seq", "pairwise") for _ in range(3)]))
+                     [pick("inter_seq", "pairwise") for _ in range(args.repeat)]))
         browser.close()
     print(f"\nwarm redraws in Chromium (N = {args.N:,}, n = {args.n}, K = {sk.num_coefficients}), "
           f"median / max of {args.repeat}:")
     for label, ts in rows:
         print(f"  {label:<42} {statistics.median(ts):6.2f} s {max(ts):6.2f} s")
     worst = max(max(ts) for _, ts in rows)
-    print(f"slowest: {worst:.2f} s -> target < 1 s: {'met' if worst < 1 else 'NOT met'}")
+    med = max(statistics.median(ts) for _, ts in rows)
+    print(f"slowest median: {med:.2f} s -> target <= 0.5 s: {'met' if med <= 0.5 else 'NOT met'}; "
+          f"slowest single redraw {worst:.2f} s")
 
 
 if __name__ == "__main__":
