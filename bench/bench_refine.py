@@ -149,22 +149,22 @@ def _truth_by_refine(model: Counted, sketch: FourierSketch, calls: int) -> Calla
     return fn
 
 
-def build(name: str, n_seqs: int, truth_calls: int) -> Case:
+def build(name: str, n_seqs: int, truth_calls: int, method: str = "hybrid") -> Case:
     t0 = time.perf_counter()
     if name == "cnn":
         from shapzero_core.demos import get_demo
 
         demo = get_demo("cnn")
         model = Counted(demo.load_model(), 40, "demo cnn")
-        sk = sketch_model(model, budget=500_000)
+        sk = sketch_model(model, budget=500_000, method=method)
         X = np.asarray(demo.sequences(n_seqs, seed=11).X)
         truth_fn = _truth_by_refine(model, sk, truth_calls)
-        note = f"budget 500k, R^2 {sk.report['r2']:.2f}"
+        note = f"{method} budget 500k, R^2 {sk.report['r2']:.2f}"
         title = "demo CNN (n = 40)"
     elif name == "pwm":
         f, W = pwm_model()
         model = Counted(f, 30, "pwm max-scan")
-        sk = sketch_model(model, n=30, budget=500_000)
+        sk = sketch_model(model, n=30, budget=500_000, method=method)
         rng = np.random.default_rng(12)
         X = rng.integers(0, Q, size=(n_seqs, 30))
         cons = W.argmax(axis=1)
@@ -172,12 +172,12 @@ def build(name: str, n_seqs: int, truth_calls: int) -> Case:
             t = rng.integers(0, 30 - W.shape[0] + 1)
             X[s, t : t + W.shape[0]] = cons
         truth_fn = _truth_by_refine(model, sk, truth_calls)
-        note = f"budget 500k, R^2 {sk.report['r2']:.2f}"
+        note = f"{method} budget 500k, R^2 {sk.report['r2']:.2f}"
         title = "PWM max-scan (n = 30, width 8)"
     elif name == "offtarget":
         a, guide = offtarget_tables()
         model = Counted(product_model(a), 23, "off-target")
-        sk = sketch_model(model, n=23, budget=500_000)
+        sk = sketch_model(model, n=23, budget=500_000, method=method)
         rng = np.random.default_rng(13)
         X = np.tile(guide, (n_seqs, 1))
         for s in range(n_seqs):  # the guide with 1-4 spacer mismatches
@@ -188,7 +188,7 @@ def build(name: str, n_seqs: int, truth_calls: int) -> Case:
         def truth_fn(X):
             return product_shap(a, X), np.zeros(X.shape)
 
-        note = f"budget 500k, R^2 {sk.report['r2']:.2f}"
+        note = f"{method} budget 500k, R^2 {sk.report['r2']:.2f}"
         title = "off-target around one guide (n = 23)"
     elif name == "guide":
         from shapzero_core.demos import get_demo
@@ -277,6 +277,8 @@ def main() -> None:
     ap.add_argument("--models", default="cnn,pwm,offtarget,guide")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seqs", type=int, default=None, help="explained sequences per model (default 8; quick 4)")
+    ap.add_argument("--method", default="hybrid", choices=["hybrid", "qsft"],
+                    help="how the control-variate sketch is made (default: hybrid, the app's and CLI's default)")
     args = ap.parse_args()
     n_seqs = args.seqs or (4 if args.quick else 8)
     grid = [1024, 4096, 16384] if args.quick else [1024, 2048, 4096, 8192, 16384, 32768]
@@ -291,7 +293,7 @@ def main() -> None:
     rows, raw, zrows = [], [], []
     t_all = time.perf_counter()
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
-        case = build(name, n_seqs, truth_calls)
+        case = build(name, n_seqs, truth_calls, args.method)
         if name == "guide":
             zr = zero_residual(case)
             tr = trust(case, 16, 4096)

@@ -80,7 +80,11 @@ def page_frame(name: str) -> None:
         for key, (_, lab, icon) in PAGES.items():
             page_link(key, lab, icon)
         st.divider()
-        sketching.sidebar_progress()
+        # the progress line and the summary keep their places whether a sketch runs or not: when the progress
+        # fragment disappeared (the sketch finished), the summary moved up one place and the old one stayed
+        # below it (the summary drawn twice)
+        with st.container():
+            sketching.sidebar_progress()
         slot = st.empty()
 
     def draw_summary() -> None:
