@@ -152,7 +152,11 @@ def estimate_sketch_time(
     else:
         per_unit = DEFAULT_SECONDS_PER_UNIT[plan.config.method]
         scale = machine_speed() if speed is None else float(speed)
-        basis = f"from the cost model of this release (this machine {scale:.2g}× the reference)"
+        basis = "from the cost model of this release, scaled to this machine's measured speed"
+        if scale > 1.25:
+            basis += f" (busy or slower: {scale:.2g}× the reference time)"
+        elif scale < 0.8:
+            basis += f" (faster: {scale:.2g}× the reference time)"
     decode = (DECODE_OVERHEAD_S + per_unit * units) * scale
     todo = max(plan.num_queries - int(cached_queries), 0)
     if rate is None or not rate > 0:
