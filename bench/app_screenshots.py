@@ -64,7 +64,9 @@ def main() -> None:
         wait_idle(page)
         page.screenshot(path=str(out / "home_demo.png"), full_page=True)
         for name in PAGES:
-            page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
+            page.locator('[data-testid="stSidebar"] a[data-testid="stPageLink-NavLink"], '  # the app's own links,
+                         '[data-testid="stSidebarNav"] a').filter(  # else Streamlit's navigation
+                has=page.get_by_text(name, exact=True)).first.click()
             wait_idle(page)
             page.screenshot(path=str(out / f"{name.lower()}.png"), full_page=True)
             print("shot", name)

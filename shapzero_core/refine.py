@@ -598,11 +598,16 @@ class TrustReport:
         }
 
 
+#: A relative error below this is floating-point round-off of an exact sketch (shown as 0).
+ROUNDOFF_REL = 1e-9
+
+
 def _verdict(e: float, floor: float) -> tuple[str, str]:
     if not math.isfinite(e):
         return "unreliable", "sketch values unreliable (the check could not measure an error): use refined values"
     if e <= TRUSTWORTHY_MAX and floor <= TRUSTWORTHY_MAX:
-        return "trustworthy", f"sketch values trustworthy (est. rel. error {e:.2g})"
+        shown = "0: exact within round-off" if e < ROUNDOFF_REL else f"{e:.2g}"
+        return "trustworthy", f"sketch values trustworthy (est. rel. error {shown})"
     if e <= APPROXIMATE_MAX:
         extra = (f"; the check resolves errors down to {floor:.2g} only" if e <= TRUSTWORTHY_MAX else "")
         return "approximate", f"sketch values approximate ({e:.2g}{extra}): refine the sequences you report"
