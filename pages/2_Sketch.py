@@ -225,13 +225,13 @@ with g1:
 with g2:
     w.plotly(orders_plotly(sk.count_by_order(), sk.energy_by_order()), key="sketch_orders")
     t = order_table(sk.count_by_order(), sk.energy_by_order())
-    st.dataframe({"order": t["order"], "coefficients": t["coefficients"],
+    w.dataframe({"order": t["order"], "coefficients": t["coefficients"],
                   "share of energy": [f"{e:.1%}" for e in t["energy_share"]]}, hide_index=True,
                  key="sketch_order_table")
 comps = rep.get("components") or []
 if comps:
     st.markdown("**What each part of the sketch captured**")
-    st.dataframe({"part": [c["component"] for c in comps],
+    w.dataframe({"part": [c["component"] for c in comps],
                   "coefficients": [c["coefficients"] for c in comps],
                   "held-out R² up to this part": [_fmt(c.get("heldout_r2")) for c in comps],
                   "energy by order": [", ".join(f"order {k}: {v:.3g}" for k, v in c["energy_by_order"].items()) or "—"

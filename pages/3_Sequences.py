@@ -82,7 +82,7 @@ if len(seqs.rejected):
         w.rejected_table(seqs.rejected, key="rejected_table")
 
 if sk is None:
-    st.dataframe(seqs.to_frame(), hide_index=True, key="raw_table")
+    w.dataframe(seqs.to_frame(), hide_index=True, key="raw_table")
     st.stop()
 ctx = cache.context()
 if ctx is None:
@@ -98,7 +98,7 @@ sel_row = state.selected_row()
 st.caption(f"{len(view):,} of {len(table):,} sequences · click a row to select it · click a column header to "
            "sort · prediction = the sketch's f(x); top SHAP = letter, 1-based position, SHAP value")
 default_rows = [int(p) for p in np.flatnonzero(view["row"].to_numpy() == sel_row)]
-event = st.dataframe(
+event = w.dataframe(
     view,
     key=f"seq_table_{zlib.crc32(query.encode()):08x}",
     on_select="rerun",

@@ -92,7 +92,7 @@ else:
         pl = cache.pair_letters(ctx, ctx.key, index, order, a, b)
         if len(pl) == 0:
             st.caption(f"Positions {a} and {b} do not interact in this index (no order-2 term on this pair).")
-        st.dataframe(pl[["letters", "mean", "std", "count", "sign_consistency"]], hide_index=True,
+        w.dataframe(pl[["letters", "mean", "std", "count", "sign_consistency"]], hide_index=True,
                      key="pair_letters_table",
                      column_config={"letters": st.column_config.TextColumn(f"letters at {a},{b}"),
                                     **w.STAT_COLUMNS})
@@ -100,7 +100,7 @@ else:
         st.markdown(f"Higher-order sets containing {a} and {b} in {ex.ids[row]}")
         ho = core.higher_order_with_pair(inter, row, a, b)
         if len(ho):
-            st.dataframe(ho, hide_index=True, key="pair_higher_table")
+            w.dataframe(ho, hide_index=True, key="pair_higher_table")
         else:
             st.caption("None.")
 
@@ -125,7 +125,7 @@ if len(top) == 0:
     st.info("No interactions of these orders.")
 else:
     value = "mean" if "mean" in top.columns else "value"
-    st.dataframe(top.assign(positions=top["positions"].map(lambda p: ",".join(map(str, p)))),
+    w.dataframe(top.assign(positions=top["positions"].map(lambda p: ",".join(map(str, p)))),
                  hide_index=True, key="top_table", column_config=w.STAT_COLUMNS)
     if st.toggle("Show as a bar chart", key="top_as_chart"):
         w.plotly(top_interactions_plotly(top, k=min(k, 30), value=value, title=""), key="top_chart")

@@ -67,7 +67,7 @@ else:
         if res.motifs:
             table = res.to_frame()
             table["sign"] = table["sign"].map({1: "raises", -1: "lowers"})
-            ev = st.dataframe(
+            ev = w.dataframe(
                 table, hide_index=True, key="motif_table", on_select="rerun", selection_mode="single-row",
                 column_config={"num_seqlets": "seqlets", "num_sequences": "sequences",
                                "best_match_id": "best JASPAR match", "best_match_name": "name",
@@ -91,13 +91,13 @@ else:
                 f.update_xaxes(title_text="motif column")
                 w.plotly(f, key="motif_ppm_chart")
             st.markdown("**Best TOMTOM matches**")
-            st.dataframe(m.matches.drop(columns="motif"), hide_index=True, key=f"motif_matches_{i}",
+            w.dataframe(m.matches.drop(columns="motif"), hide_index=True, key=f"motif_matches_{i}",
                          column_config={c: st.column_config.NumberColumn(format="%.2e")
                                         for c in ("p_value", "e_value", "q_value")})
             st.markdown(f"**{m.num_sequences:,} sequences carry {m.name}** ({m.num_seqlets:,} seqlets; positions "
                         "1-based). Select one to make it the selected sequence.")
             carriers = m.seqlets
-            cev = st.dataframe(carriers[["seq_id", "start", "end", "strand", "letters", "contribution"]],
+            cev = w.dataframe(carriers[["seq_id", "start", "end", "strand", "letters", "contribution"]],
                                hide_index=True, key=f"motif_carriers_{i}", on_select="rerun",
                                selection_mode="single-row", height=260,
                                column_config={"contribution": st.column_config.NumberColumn("sum of SHAP",
@@ -121,12 +121,12 @@ if len(reps) == 0 or not reps["is_repeat"].any():
     st.info("No spaced repeats among the interactions.")
 else:
     summ = repeat_spacing_summary(reps)
-    st.dataframe(summ, hide_index=True, key="repeat_summary_table",
+    w.dataframe(summ, hide_index=True, key="repeat_summary_table",
                  column_config={"mean_value": st.column_config.NumberColumn("mean value (repeats)", format="%.4g"),
                                 "mismatched_mean_value": st.column_config.NumberColumn("mean value (mismatched)",
                                                                                        format="%.4g"),
                                 "frac_positive": st.column_config.NumberColumn("share positive", format="%.2f")})
     top = reps[reps["is_repeat"]].head(50)
-    st.dataframe(top.assign(positions=top["positions"].map(lambda p: ",".join(map(str, p))),
+    w.dataframe(top.assign(positions=top["positions"].map(lambda p: ",".join(map(str, p))),
                             unit_positions=top["unit_positions"].map(lambda p: ",".join(map(str, p)))),
                  hide_index=True, key="repeat_table")

@@ -369,5 +369,5 @@ def sequence_logos(ctx: cache.Ctx, ex: Any, row: int, same_range: tuple[float, f
         **({"sketch stderr": ex.stderr[row]} if ex.stderr is not None else {}),
         "refined SHAP": ref["values"], "stderr": ref["stderr"],
     })
-    st.dataframe(tab, hide_index=True, key="logo_refined_table",
+    w.dataframe(tab, hide_index=True, key="logo_refined_table",
                  column_config={c: st.column_config.NumberColumn(format="%.4g") for c in tab.columns[2:]})

@@ -461,3 +461,25 @@ def mark_cell(fig: Any, i: int | None, j: int | None, copy: bool = False) -> Any
                     marker={"symbol": "square-open", "size": px + 4, "color": "#111111", "line": {"width": 2}},
                     unselected={"marker": {"opacity": 1.0}})
     return fig
+
+
+#: Column names of the engine's tables in words (any other ``snake_case`` name: its underscores as spaces).
+COLUMN_WORDS = {
+    "seq_id": "id", "seq_number": "sequence no.", "p_value": "p value", "e_value": "E value", "q_value": "q value",
+    "target_id": "JASPAR ID", "target_name": "name", "num_seqlets": "seqlets", "num_sequences": "sequences",
+    "frac_positive": "share positive", "sign_consistency": "sign consistency", "mean_abs": "mean |value|",
+    "is_repeat": "repeat", "unit_positions": "repeat unit at", "best_match_id": "best JASPAR match",
+    "best_match_name": "name",
+}
+
+
+def plain_columns(columns: Any) -> dict[str, str]:
+    """Display labels of the ``snake_case`` columns among ``columns`` (the data keeps its names)."""
+    return {str(c): COLUMN_WORDS.get(str(c), str(c).replace("_", " ")) for c in columns if "_" in str(c)}
+
+
+def dataframe(data: Any, **kwargs: Any) -> Any:
+    """``st.dataframe`` with every ``snake_case`` column shown in words (``column_config`` given wins)."""
+    cols = data.columns if hasattr(data, "columns") else list(data)
+    kwargs["column_config"] = {**plain_columns(cols), **(kwargs.get("column_config") or {})}
+    return st.dataframe(data, **kwargs)

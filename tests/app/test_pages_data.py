@@ -286,3 +286,19 @@ def test_the_model_output_unit_labels_every_axis(sketch, seqs):
     assert not at.exception
     specs = " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
     assert "value (editing efficiency)" in specs and "mean |value| (editing efficiency)" in specs
+
+
+def test_tables_show_words_not_snake_case_names(sketch, seqs):
+    """Every page table labels its snake_case columns in words (the data and the downloads keep the names)."""
+    import json
+
+    at = app_with(sketch, seqs, page="pages/3_Sequences.py")
+    table = next(d for d in at.dataframe if d.key and d.key.startswith("seq_table_"))
+    assert json.loads(table.proto.columns)["seq_id"]["label"] == "id"
+    assert "seq_id" in table.value.columns
+    at.switch_page("pages/5_Interactions.py").run()
+    for d in at.dataframe:
+        cfg = json.loads(d.proto.columns or "{}")
+        for c in d.value.columns:
+            if "_" in str(c) and not str(c).startswith("_"):
+                assert cfg.get(str(c), {}).get("label"), (d.key, c)
