@@ -255,9 +255,12 @@ def higher_order_with_pair(inter: Interactions, row: int, i: int, j: int, k: int
 
 # ---------------------------------------------------------------------------------------------- text
 def format_duration(seconds: float | None) -> str:
-    """``"0.4 s"``, ``"42 s"``, ``"3 min 10 s"``, ``"2 h 05 min"``; ``"unknown"`` for None / inf / NaN."""
+    """``"< 0.1 s"``, ``"0.4 s"``, ``"42 s"``, ``"3 min 10 s"``, ``"2 h 05 min"`` (``"0.0 s"`` for nothing at
+    all); ``"unknown"`` for None / inf / NaN."""
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return "unknown"
+    if 0 < seconds < 0.05:
+        return "< 0.1 s"  # not "0.0 s": something that takes time
     if seconds < 10:
         return f"{seconds:.1f} s"
     s = round(seconds)

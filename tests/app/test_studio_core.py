@@ -73,6 +73,7 @@ def test_sequence_top_is_one_sequence(sketch, seqs):
 
 def test_format_duration():
     assert core.format_duration(0.42) == "0.4 s"
+    assert core.format_duration(0.001) == "< 0.1 s" and core.format_duration(0) == "0.0 s"
     assert core.format_duration(42) == "42 s"
     assert core.format_duration(190) == "3 min 10 s"
     assert core.format_duration(7500) == "2 h 05 min"
