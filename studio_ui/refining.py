@@ -345,9 +345,15 @@ def sequence_logos(ctx: cache.Ctx, ex: Any, row: int, same_range: tuple[float, f
             f.update_yaxes(range=[lo, hi])
     if ref is None:
         w.plotly(figs[0], key="logo_one_chart")
-        st.caption("Whiskers: ±2 × the trust check's error at each position (a calibrated typical error of "
-                   "sketch-only values)." if bars is not None else "This sketch has no trust check, so its values "
-                   "have no error bars yet (Sketch page); refine the sequence for its own.")
+        if bars is None:
+            st.caption("This sketch has no trust check, so its values have no error bars yet (Sketch page); refine "
+                       "the sequence for its own.")
+        elif not np.any(bars > 1e-9 * max(float(np.abs(ex.shap[row]).max()), 1e-300)):
+            st.caption("No whiskers: the trust check found no error at any position (the sketch is exact for "
+                       "this model).")
+        else:
+            st.caption("Whiskers: ±2 × the trust check's error at each position (a calibrated typical error of "
+                       "sketch-only values).")
         return
     if ex.n > 15:  # half-width logos: fewer position ticks
         step = 5 if ex.n <= 60 else 10

@@ -151,3 +151,13 @@ def test_sketch_only_error_bars_come_from_the_trust_check():
     fig = _chart(at, "logo_one_chart")
     assert not any(t.get("name") == "error bars" for t in fig["data"])
     assert any("has no trust check" in c.value for c in at.caption)
+
+
+def test_an_exact_sketch_says_why_it_has_no_whiskers():
+    from shapzero_core.refine import check_sketch, with_trust
+
+    checked = with_trust(TRUTH, check_sketch(PlantedModel(TRUTH), TRUTH, n_seqs=4, calls_per_seq=600))
+    at = app_with(checked, SEQS, page="pages/4_Logos.py")
+    assert not at.exception
+    assert any("found no error at any position" in c.value for c in at.caption)
+    assert not any("Whiskers: ±2" in c.value for c in at.caption)
