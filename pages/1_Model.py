@@ -100,9 +100,10 @@ except Exception as e:  # describe() is informative only
 d1, d2, d3, d4 = st.columns(4)
 d1.metric("Sequence length n", base.n, help=f"{model.n} free positions (template {tpl.pattern})" if tpl else None)
 d2.metric("Alphabet", f"{model.alphabet.letters}")
-d3.metric("Input", w.LAYOUT_WORDS.get(str(info.get("layout", "")), str(info.get("layout", "—"))),
-          help=f"How sequences are handed to the model (layout {info.get('layout', '—')}): see 'Everything the "
-               "model says about itself'.")
+_layout = str(info.get("layout", "—"))
+d3.metric("Input", w.LAYOUT_WORDS.get(_layout, _layout),
+          help=f"How sequences are handed to the model: {w.LAYOUT_DETAIL.get(_layout, _layout)} (layout code "
+               f"{_layout}; more under 'Everything the model says about itself').")
 rate = models_ui.throughput(model)
 if rate is None:
     try:

@@ -428,12 +428,14 @@ def rejected_table(rejected: pd.DataFrame, key: str) -> None:
         }, column_order=["row", "line", "id", "reason", "sequence"])
 
 
-#: A model's input layout in words (the Model page; the code stays in the model's description).
-LAYOUT_WORDS = {
-    "NLQ": "one-hot, position × letter",
-    "NQL": "one-hot, letter × position",
-    "codes": "letter codes 0…q−1",
-    "flat": "one-hot, flattened",
+#: A model's input layout in words (the Model page's metric: short, the detail in its help).
+LAYOUT_WORDS = {"NLQ": "one-hot", "NQL": "one-hot", "flat": "one-hot", "codes": "codes", "strings": "text"}
+#: ... and the detail.
+LAYOUT_DETAIL = {
+    "NLQ": "one-hot array (sequences × positions × letters)",
+    "NQL": "one-hot array (sequences × letters × positions)",
+    "flat": "one-hot array flattened to (sequences × positions·letters)",
+    "codes": "letter codes 0…q−1 (sequences × positions)",
     "strings": "sequence strings",
 }
 

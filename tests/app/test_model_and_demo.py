@@ -21,7 +21,7 @@ def test_load_the_demo_model_and_predict_a_typed_sequence():
     at.button(key="model_demo_load").click().run()
     assert not at.exception and not at.error
     assert _metric(at, "Sequence length n") == "26"
-    assert _metric(at, "Input") == "one-hot, position × letter"  # words; the code NLQ stays in the description
+    assert _metric(at, "Input") == "one-hot"  # a word; the layout code NLQ and the detail are in its help
     assert _metric(at, "Throughput").endswith("seq/s")
     seq = "ACGTACGTACGTACGTACGTACGAGG"
     at.text_input(key="model_test_seq").set_value(seq).run()
