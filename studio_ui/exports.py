@@ -85,6 +85,8 @@ class _Figure:
                 with tempfile.TemporaryDirectory() as d:
                     (p,) = save_figure(self._fig, Path(d) / "figure", [fmt])
                     self._bytes[fmt] = p.read_bytes()
+                if len(self._bytes) == len(FIGURE_FORMATS):
+                    self._fig = None  # every format rendered: the figure is not needed any more
             return self._bytes[fmt]
 
 
@@ -105,10 +107,26 @@ def figure_downloads(name: str, build: Callable[[], Any]) -> list[Download]:
 
 
 def table_downloads(name: str, frame: Callable[[], pd.DataFrame]) -> list[Download]:
-    """CSV and Parquet downloads of one table."""
+    """CSV and Parquet downloads of one table. The frame is built once for both (the zip asks for both in turn)
+    and let go once both are written."""
+    built: list[pd.DataFrame] = []
+    served: set[str] = set()
+    lock = threading.Lock()
+
+    def make(fmt: str) -> bytes:
+        with lock:
+            if not built:
+                built.append(frame())
+            data = table_bytes(built[0], fmt)
+            served.add(fmt)
+            if served >= set(TABLE_FORMATS):
+                built.clear()
+                served.clear()
+            return data
+
     return [
         Download(f"dl_{name}_{fmt}", fmt.upper() if fmt == "csv" else "Parquet", f"{name}.{fmt}", MIME[fmt],
-                 (lambda fmt=fmt: table_bytes(frame(), fmt)))
+                 (lambda fmt=fmt: make(fmt)))
         for fmt in TABLE_FORMATS
     ]
 
@@ -173,7 +191,8 @@ def zip_downloads(entries: list[tuple[str, Download]], root: str = "shapzero_exp
     an error (two buttons that would overwrite each other's file)."""
     buf = io.BytesIO()
     seen: set[str] = set()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    # deflate level 1: CSVs of thousands of sequences are tens of MB, and level 6 took seconds more for a few %
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for folder, d in entries:
             base = "/".join(p for p in (root, folder) if p)
             data = d.make()

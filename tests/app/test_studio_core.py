@@ -186,3 +186,27 @@ def test_chart_titles_sit_below_the_toolbar_row():
     untitled = logo_plotly(mat)
     t0 = untitled.layout.margin.t
     assert clear_of_toolbar(untitled).layout.margin.t == t0
+
+
+def test_a_table_is_built_once_for_both_formats_and_the_zip_keeps_the_names():
+    import io
+    import zipfile
+
+    import pandas as pd
+
+    from studio_ui import exports
+
+    calls = []
+
+    def frame():
+        calls.append(1)
+        return pd.DataFrame({"seq_id": ["a", "b"], "value": [0.75, -1.0]})
+
+    ds = exports.table_downloads("t", frame)
+    z = zipfile.ZipFile(io.BytesIO(exports.zip_downloads([("tables", d) for d in ds])))
+    assert sorted(z.namelist()) == ["shapzero_export/tables/t.csv", "shapzero_export/tables/t.parquet"]
+    assert len(calls) == 1
+    assert z.read("shapzero_export/tables/t.csv") == ds[0].make()  # same bytes as the single button
+    assert len(calls) == 2  # let go after both formats: a later click builds it again
+    with pytest.raises(ValueError, match="two downloads write"):
+        exports.zip_downloads([("tables", ds[0]), ("tables", ds[0])])
