@@ -394,7 +394,7 @@ def session_summary(container: Any = None) -> None:
     lines = [
         f"**Model:** {state.model_label() or '—'}" if model is not None else "**Model:** none",
         (f"**Sketch:** n={sk.n}{f' free of {sk.sequence_length}' if sk.template is not None else ''}, "
-         f"{sk.num_coefficients:,} coefficients · {state.sketch_source()}"
+         f"{sk.num_coefficients:,} terms{_r2_note(sk)} · {state.sketch_source()}"
          if sk is not None else "**Sketch:** none"),
         (f"**Sequences:** {len(seqs):,} of length {seqs.n} · {seqs.source}" if seqs is not None
          else "**Sequences:** none"),
@@ -485,3 +485,9 @@ def dataframe(data: Any, **kwargs: Any) -> Any:
     cols = data.columns if hasattr(data, "columns") else list(data)
     kwargs["column_config"] = {**plain_columns(cols), **(kwargs.get("column_config") or {})}
     return st.dataframe(data, **kwargs)
+
+
+def _r2_note(sk: Any) -> str:
+    """``", held-out R² 0.79"`` of a sketch with a quality report, else ``""``."""
+    r2 = (sk.report or {}).get("r2")
+    return f", held-out R² {r2:.2f}" if isinstance(r2, int | float) and r2 == r2 else ""

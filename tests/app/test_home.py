@@ -22,5 +22,5 @@ def test_home_reports_a_loaded_sketch_and_sequences(sketch, seqs):
     at = app_with(sketch, seqs)
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
-    assert f"n={sketch.n}, {sketch.num_coefficients} coefficients" in text
+    assert f"n={sketch.n}, {sketch.num_coefficients} terms" in text
     assert "200 of length 12" in text
