@@ -294,7 +294,9 @@ def test_tables_show_words_not_snake_case_names(sketch, seqs):
 
     at = app_with(sketch, seqs, page="pages/3_Sequences.py")
     table = next(d for d in at.dataframe if d.key and d.key.startswith("seq_table_"))
-    assert json.loads(table.proto.columns)["seq_id"]["label"] == "id"
+    cfg = json.loads(table.proto.columns)
+    assert cfg["seq_id"]["label"] == "id"
+    assert cfg["prediction"]["label"] == "sketch prediction" and "no model call" in cfg["prediction"]["help"]
     assert "seq_id" in table.value.columns
     at.switch_page("pages/5_Interactions.py").run()
     for d in at.dataframe:

@@ -94,6 +94,10 @@ def test_start_cancel_resume_and_quality():
     assert "Estimated: model queries 0.0 s" in cap  # nothing left to query
     assert "from 1 earlier sketch of this model on this machine" in cap  # the finished run's decode time is the basis now
     assert float(_metric(at, "Held-out R²")) > 0.999
+    # the engineer's numbers (NMSE, b / C / P, noise) are under "Advanced", not among the page's metrics
+    assert not any("NMSE" in m.label for m in at.metric)
+    adv = [e for e in at.expander if e.label.startswith("Advanced: errors and parameters")]
+    assert adv and any("NMSE" in m.value and "b = 3, C = 3, P = 3" in m.value for m in adv[0].markdown)
     assert at.get("plotly_chart")  # scatter and orders
     assert any(b.label == "Save the sketch (.npz)" for b in at.get("download_button"))
 

@@ -232,6 +232,18 @@ def test_demo_to_export(server, page, tmp_path):
             f"orders slider ends at option {end.get_attribute('value')} of {end.get_attribute('max')} after "
             "switching index: it does not span every order")
     expect(page.get_by_text("What does this mean?")).to_be_visible()
+    # the top interactions as a bar chart: every label ("19,20 TT") whole, inside the chart
+    page.locator(key_css("top_as_chart")).get_by_text("Show as a bar chart").click()
+    bars = page.locator(key_css("top_chart"))
+    bars.locator(".ytick text").first.wait_for(timeout=30_000)
+    settled(page, PAGES["Interactions"].title)
+    chart = bars.bounding_box()
+    assert chart is not None
+    for label in bars.locator(".ytick text").all():
+        text = label.text_content() or ""  # an SVG <text>: no inner_text
+        bb = label.bounding_box()
+        assert bb is not None and bb["x"] >= chart["x"] - 0.5, f"bar label {text!r} is cut off"
+        assert re.fullmatch(r"\d+(,\d+)+ [ACGT]+", text), text
     shot(page, "flow_9b_interactions_indices")
 
     # --- Motifs across the uploaded sequences: TF-MoDISco + TOMTOM in the background; the demo guides are
