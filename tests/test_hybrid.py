@@ -96,10 +96,10 @@ def test_hybrid_config_errors():
 
 # ============================================================================================== recovery
 def test_dense_plus_sparse_spectrum_recovered_exactly():
-    """Every first-order and near pair coefficient plus one order-3 term (n = 8): the alternating refit converges
+    """Every first-order and near pair coefficient plus one order-4 term (n = 8): the alternating refit converges
     to the exact transform (q-SFT alone cannot: 400+ dense coefficients in 256 bins)."""
     n, q = 8, 4
-    truth = dense_plus_sparse(n, q, seed=3)
+    truth = dense_plus_sparse(n, q, seed=3, high_degree=4)
     cfg = plan_for_budget(60_000, n, q, method="hybrid")
     sk = sketch_model(truth.predict, n=n, alphabet=DNA, config=cfg)
     D = _dense(sk, q, n) - _dense(truth, q, n)
@@ -109,11 +109,53 @@ def test_dense_plus_sparse_spectrum_recovered_exactly():
     assert rep["r2"] > 1 - 1e-9
     names = [c["component"] for c in rep["components"]]
     assert names[:3] == ["constant", "first order (every position)", f"pairwise ({rep['hybrid']['pairs']} pairs)"]
-    assert names[3].startswith("q-SFT peeling of the residual")
+    assert names[-1].startswith("q-SFT peeling of the residual")
     r2s = [c["heldout_r2"] for c in rep["components"]]
     assert r2s == sorted(r2s) and r2s[-1] == pytest.approx(rep["r2"], abs=1e-9)
-    assert "3" in rep["components"][3]["energy_by_order"]  # the order-3 term is the q-SFT part's
+    assert "4" in rep["components"][-1]["energy_by_order"]  # the order-4 term is the q-SFT part's
     assert rep["queries"]["random"] + rep["queries"]["qsft"] == rep["queries"]["train"] == 60_000
+
+
+def local_triples_model(n: int, q: int, seed: int, triples: list[tuple[int, int, int]]) -> FourierSketch:
+    """Every first-order coefficient, every pair within distance 2 and every coefficient of a few local triples
+    (27 each at q = 4): dense at order 3, beyond what q-SFT peels from the residual of a small plan."""
+    rng = np.random.default_rng(seed)
+    base = dense_plus_sparse(n, q, seed, high=0)
+    K, C = [], []
+    for t in triples:
+        for a in itertools.product(range(1, q), repeat=3):
+            k = np.zeros(n, np.int8)
+            k[list(t)] = a
+            K.append(k)
+            C.append(0.5 * (rng.normal() + 1j * rng.normal()))
+    K, c = np.array(K), np.array(C)
+    L = np.concatenate([base.locations, K, np.mod(-K, q).astype(np.int8)])
+    return FourierSketch(L, np.concatenate([base.coefficients, c / 2, np.conj(c) / 2]), DNA)
+
+
+def test_local_triples_held_by_the_dense_part():
+    """Three local triples, every coefficient (81 order-3 terms on top of ~200 dense ones, n = 14): the dense part's
+    triple tables hold them, the sketch is exact, and the report names the triples' component."""
+    n, q = 14, 4
+    truth = local_triples_model(n, q, seed=6, triples=[(0, 2, 5), (4, 5, 6), (7, 9, 13)])
+    sk = sketch_model(truth.predict, n=n, alphabet=DNA, config=plan_for_budget(100_000, n, q, method="hybrid"))
+    # coefficient by coefficient (q^14 is too many to enumerate): every planted term, nothing else
+    want = {k.tobytes(): c for k, c in zip(truth.locations, truth.coefficients, strict=True)}
+    have = {k.tobytes(): c for k, c in zip(sk.locations, sk.coefficients, strict=True)}
+    diff = [abs(want.get(k, 0) - have.get(k, 0)) for k in set(want) | set(have)]
+    assert max(diff) <= 1e-6 * np.abs(truth.coefficients).max()
+    X = np.random.default_rng(1).integers(0, q, size=(20, n)).astype(np.int8)
+    phi_err = np.linalg.norm(shap_values(sk, X) - shap_values(truth, X)) / np.linalg.norm(shap_values(truth, X))
+    assert phi_err < 1e-6, phi_err
+    rep = sk.report
+    assert rep["r2"] > 1 - 1e-9 and rep["hybrid"]["triples"] >= 3
+    third = [c for c in rep["components"] if c["component"].startswith("third order")]
+    assert len(third) == 1 and third[0]["energy_by_order"]["3"] > 0
+    pair_r2 = next(c["heldout_r2"] for c in rep["components"] if c["component"].startswith("pairwise"))
+    assert pair_r2 < 0.99 < third[0]["heldout_r2"]  # the triples are what makes the fit exact
+    # the planted triples' coefficients are all there
+    got = {tuple(np.flatnonzero(k)) for k in sk.locations if np.count_nonzero(k) == 3}
+    assert {(0, 2, 5), (4, 5, 6), (7, 9, 13)} <= got  # (7, 9, 13) is 6 apart: within the window of 7
 
 
 @pytest.mark.parametrize(("n", "q", "seed"), [(10, 4, 1), (8, 3, 2)])

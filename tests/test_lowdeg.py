@@ -7,17 +7,31 @@ import itertools
 import numpy as np
 import pytest
 
-from shapzero_core.sketch.lowdeg import LowDegreeFit, all_pairs, fit_low_degree, lowdeg_to_fourier
+from shapzero_core.sketch.lowdeg import (
+    LowDegreeFit,
+    all_pairs,
+    fit_low_degree,
+    local_triples,
+    lowdeg_to_fourier,
+)
 
 
-def _random_fit(q: int, n: int, seed: int) -> LowDegreeFit:
+def _centred(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    t = rng.normal(size=shape)
+    for ax in range(1, len(shape)):  # axis 0 numbers the tables
+        t = t - t.mean(axis=ax, keepdims=True)
+    return t
+
+
+def _random_fit(q: int, n: int, seed: int, window: int | None = None) -> LowDegreeFit:
     rng = np.random.default_rng(seed)
     first = rng.normal(size=(n, q))
     first -= first.mean(1, keepdims=True)
     P = all_pairs(n)
-    T = rng.normal(size=(len(P), q, q))
-    T = T - T.mean(2, keepdims=True) - T.mean(1, keepdims=True) + T.mean((1, 2), keepdims=True)
-    return LowDegreeFit(q=q, n=n, mean=float(rng.normal()), first=first, pairs=P, tables=T, passes=0)
+    T = _centred(rng, (len(P), q, q))
+    S = local_triples(n, window) if window else np.zeros((0, 3), np.int64)
+    return LowDegreeFit(q=q, n=n, mean=float(rng.normal()), first=first, pairs=P, tables=T, passes=0,
+                        triples=S, tables3=_centred(rng, (len(S), q, q, q)))
 
 
 def _dense(locs: np.ndarray, coefs: np.ndarray, q: int, n: int) -> np.ndarray:
@@ -37,6 +51,90 @@ def test_fourier_conversion_matches_brute_force(q: int, n: int) -> None:
     assert np.unique(locs, axis=0).shape[0] == locs.shape[0]
     assert np.all((locs != 0).sum(1) <= 2)
     np.testing.assert_allclose(_dense(locs, coefs, q, n), F_true, atol=1e-12)
+
+
+@pytest.mark.parametrize(("q", "n", "window"), [(3, 4, 2), (4, 5, 3), (3, 6, 5), (4, 6, 2)])
+def test_fourier_conversion_with_triples_matches_brute_force(q: int, n: int, window: int) -> None:
+    fit = _random_fit(q, n, seed=q * 10 + n + window, window=window)
+    assert len(fit.triples) > 0
+    X = np.array(list(itertools.product(range(q), repeat=n)), dtype=np.int8)
+    f = fit.predict(X).reshape((q,) * n)
+    F_true = np.fft.fftn(f) / q**n
+    locs, coefs = lowdeg_to_fourier(fit)
+    assert np.unique(locs, axis=0).shape[0] == locs.shape[0]
+    deg = (locs != 0).sum(1)
+    assert deg.max() == 3 and np.count_nonzero(deg == 3) == len(fit.triples) * (q - 1) ** 3
+    np.testing.assert_allclose(_dense(locs, coefs, q, n), F_true, atol=1e-12)
+    # lower() is the same model without its triples: its transform is the order <= 2 part
+    lo_locs, lo_coefs = lowdeg_to_fourier(fit.lower())
+    F_lo = F_true.copy()
+    F_lo[np.count_nonzero(np.indices((q,) * n), axis=0) == 3] = 0
+    np.testing.assert_allclose(_dense(lo_locs, lo_coefs, q, n), F_lo, atol=1e-12)
+
+
+def test_local_triples() -> None:
+    S = local_triples(6, 2)
+    assert S.tolist() == [[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5]]
+    brute = [t for t in itertools.combinations(range(9), 3) if t[2] - t[0] <= 4]
+    assert [tuple(t) for t in local_triples(9, 4).tolist()] == brute
+    assert len(local_triples(7, 6)) == 35  # window n - 1: every triple
+    with pytest.raises(ValueError, match="at least 2"):
+        local_triples(5, 1)
+
+
+@pytest.mark.parametrize(("q", "n"), [(4, 6), (3, 6)])
+def test_planted_order3_recovered_from_random_queries(q: int, n: int) -> None:
+    full = _random_fit(q, n, seed=7, window=3)
+    keep_p, keep_t = np.array([0, 5, 9]), np.array([1, 4])
+    truth = LowDegreeFit(q, n, full.mean, full.first, full.pairs[keep_p], full.tables[keep_p], 0,
+                         triples=full.triples[keep_t], tables3=full.tables3[keep_t])
+    rng = np.random.default_rng(2)
+    X = rng.integers(0, q, size=(40_000, n), dtype=np.int8)
+    fit = fit_low_degree(X, truth.predict(X), q, triples=3, passes=40, tol=1e-14)
+    locs, coefs = lowdeg_to_fourier(fit, drop=1e-9)
+    lt, ct = lowdeg_to_fourier(truth, drop=1e-12)
+    D = _dense(locs, coefs, q, n) - _dense(lt, ct, q, n)
+    assert np.linalg.norm(D) <= 1e-3 * np.linalg.norm(ct)
+    Xe = rng.integers(0, q, size=(2_000, n), dtype=np.int8)
+    np.testing.assert_allclose(fit.predict(Xe), truth.predict(Xe), atol=1e-3)
+    # a pairwise-only fit cannot hold the triples: it leaves their energy in the residual
+    lo = fit_low_degree(X, truth.predict(X), q, passes=40, tol=1e-14)
+    assert np.abs(lo.predict(Xe) - truth.predict(Xe)).max() > 0.1
+
+
+def test_triple_screening_keeps_strongest_and_respects_the_budget() -> None:
+    q, n = 4, 10
+    full = _random_fit(q, n, seed=11, window=9)
+    strong = np.array([3, 50, 100])
+    truth = LowDegreeFit(q, n, full.mean, full.first, full.pairs[:0], full.tables[:0], 0,
+                         triples=full.triples[strong], tables3=full.tables3[strong])
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, q, size=(10_000, n), dtype=np.int8)
+    y = truth.predict(X)
+    # 120 candidate triples x 27 parameters > 0.2 x 10,000 - first order - pairs: only a few fit
+    fit = fit_low_degree(X, y, q, triples=9, max_params=0.2)
+    left = 0.2 * 10_000 - n * (q - 1) - len(fit.pairs) * (q - 1) ** 2
+    assert 3 <= len(fit.triples) <= left // (q - 1) ** 3
+    assert {tuple(t) for t in full.triples[strong].tolist()} <= {tuple(t) for t in fit.triples.tolist()}
+    # no room for one triple table: none, without looking
+    tight = fit_low_degree(X, y, q, triples=9, max_params=0.005)
+    assert len(tight.triples) == 0
+    # an explicit array is taken as given
+    exact = fit_low_degree(X, y, q, triples=full.triples[strong], max_params=0.005)
+    assert exact.triples.tolist() == full.triples[strong].tolist()
+
+
+def test_noise_triples_shrunk_away() -> None:
+    q, n = 4, 8
+    truth = _planted(q, n, seed=2, pairs=np.array([4]))
+    rng = np.random.default_rng(9)
+    X = rng.integers(0, q, size=(60_000, n), dtype=np.int8)
+    y = truth.predict(X) + 0.3 * rng.normal(size=X.shape[0])
+    fit = fit_low_degree(X, y, q, triples=3)
+    plain = fit_low_degree(X, y, q, triples=3, shrink=False)
+    e, e_plain = (fit.tables3**2).sum((1, 2, 3)), (plain.tables3**2).sum((1, 2, 3))
+    assert e.sum() < 0.2 * e_plain.sum()
+    assert np.count_nonzero(e) < len(e) // 2
 
 
 def _planted(q: int, n: int, seed: int, pairs: np.ndarray) -> LowDegreeFit:
@@ -91,3 +189,7 @@ def test_bad_input() -> None:
         fit_low_degree(np.zeros((5, 3), np.int8), np.zeros(4), 4)
     with pytest.raises(ValueError, match="pairs must be"):
         fit_low_degree(np.zeros((5, 3), np.int8), np.zeros(5), 4, pairs=np.array([[2, 1]]))
+    with pytest.raises(ValueError, match="triples must be"):
+        fit_low_degree(np.zeros((5, 4), np.int8), np.zeros(5), 4, triples=np.array([[0, 2, 2]]))
+    with pytest.raises(ValueError, match="triples must be"):
+        fit_low_degree(np.zeros((5, 4), np.int8), np.zeros(5), 4, triples=np.array([[0, 2, 4]]))
