@@ -64,8 +64,9 @@ with tab_run:
         seed = int(c3.number_input("Seed", 0, 2**31 - 1, 0, key="sketch_seed"))
         method_label = st.radio(
             "Method", list(METHOD_LABELS.values()), index=0, horizontal=True, key="sketch_method",
-            help="Dense + sparse: half the budget goes to random sequences that fit every single-position effect "
-                 "and every pair of positions directly; the designed q-SFT queries then find the sparse "
+            help="Dense + sparse: half the budget goes to random sequences that fit every single-position effect, "
+                 "every pair of positions and every triple of nearby positions (within 7) directly; the "
+                 "designed q-SFT queries then find the sparse "
                  "higher-order interactions left over. Best for most trained models (CNNs, tree ensembles, "
                  "pairwise models). Sparse only: the paper's q-SFT algorithm alone; exact for models with a few "
                  "strong interactions of any order.")

@@ -26,6 +26,7 @@ import numpy as np
 __all__ = ["LowDegreeFit", "all_pairs", "fit_low_degree", "local_triples", "lowdeg_to_fourier"]
 
 _CHUNK = 65_536  # rows per chunk of LowDegreeFit.predict
+_PAIR_PASSES_BEFORE_TRIPLES = 2
 
 
 _EMPTY3 = np.zeros((0, 3), np.int64)
@@ -224,7 +225,7 @@ def fit_low_degree(
         sel = np.sort(np.argsort(-energy, kind="stable")[:keep])
         g.select(sel[energy[sel] > 0])
 
-    def backfit(active: list[_Group]) -> int:
+    def backfit(active: list[_Group], passes: int) -> int:
         nonlocal mean, r
         rss = float(np.sum(r**2))
         done = 0
@@ -249,13 +250,15 @@ def fit_low_degree(
         return done
 
     screen(groups[0], max_params * N, forced=not isinstance(pairs, str))
-    done = backfit(groups[:1])
+    # with triples to come, a few passes settle the pairs enough to screen the triples on their residual; the
+    # joint passes then refine both
+    done = backfit(groups[:1], min(passes, _PAIR_PASSES_BEFORE_TRIPLES) if len(T3) else passes)
     if len(T3):
         left = max_params * N - n * (q - 1) - len(groups[0].sites) * (q - 1) ** 2
         groups[1] = _Group(XT, T3, q, N)
         screen(groups[1], left, forced=not isinstance(triples, (int, np.integer)))
         if len(groups[1].sites):
-            done += backfit(groups)
+            done += backfit(groups, passes)
     g2, g3 = groups
     return LowDegreeFit(q=int(q), n=int(n), mean=mean, first=first, pairs=g2.sites,
                         tables=g2.tables.reshape(-1, q, q), passes=done, triples=g3.sites,

@@ -376,7 +376,7 @@ def sketch_model(
         Queries per task (default: ``executor.batch_size`` or 4,096).
     method : {"qsft", "hybrid"}, optional
         With ``budget``: the plan's method (:func:`plan_for_budget`; default ``"qsft"``, the paper's sketch;
-        ``"hybrid"`` adds a dense order <= 2 part fitted on uniformly random queries). With ``config`` it
+        ``"hybrid"`` adds a dense order <= 3 part fitted on uniformly random queries). With ``config`` it
         must be omitted or equal ``config.method``.
 
     Returns
