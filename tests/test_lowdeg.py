@@ -119,6 +119,11 @@ def test_triple_screening_keeps_strongest_and_respects_the_budget() -> None:
     # no room for one triple table: none, without looking
     tight = fit_low_degree(X, y, q, triples=9, max_params=0.005)
     assert len(tight.triples) == 0
+    # ... and then the pairs are fitted exactly as without triples (every pass they would have had)
+    alone = fit_low_degree(X, y, q, max_params=0.005)
+    assert tight.passes == alone.passes
+    np.testing.assert_allclose(tight.tables, alone.tables, atol=1e-12)
+    np.testing.assert_allclose(tight.first, alone.first, atol=1e-12)
     # an explicit array is taken as given
     exact = fit_low_degree(X, y, q, triples=full.triples[strong], max_params=0.005)
     assert exact.triples.tolist() == full.triples[strong].tolist()

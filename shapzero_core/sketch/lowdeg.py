@@ -259,6 +259,8 @@ def fit_low_degree(
         screen(groups[1], left, forced=not isinstance(triples, (int, np.integer)))
         if len(groups[1].sites):
             done += backfit(groups, passes)
+        else:  # no triple kept: the pairs get the passes they would have had alone
+            done += backfit(groups[:1], passes - done)
     g2, g3 = groups
     return LowDegreeFit(q=int(q), n=int(n), mean=mean, first=first, pairs=g2.sites,
                         tables=g2.tables.reshape(-1, q, q), passes=done, triples=g3.sites,
