@@ -180,6 +180,8 @@ def test_additive_model_keeps_the_dense_part_alone():
     sk = sketch_model(f, n=n, alphabet=DNA, config=plan_for_budget(50_000, n, q, method="hybrid"))
     assert sk.report["r2"] > 1 - 1e-9
     assert set(sk.count_by_order()) <= {0, 1, 2}
+    assert sk.report["tuning"] == []  # exact dense part: no noise-tuning sweep over a round-off residual
+    assert sk.report["hybrid"]["triples"] == 0  # shrunk to nothing / no better on validation: dropped
     X = np.random.default_rng(1).integers(0, q, size=(6, n)).astype(np.int8)
     np.testing.assert_allclose(shap_values(sk, X), W[np.arange(n), X] - W.mean(1), atol=1e-8)
     # the same through sketch_model(budget=, method=): the plan is plan_for_budget's
