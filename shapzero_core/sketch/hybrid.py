@@ -38,7 +38,7 @@ from ..progress import CancelToken, ProgressCallback
 from .decode import subsampled_transforms
 from .lowdeg import LowDegreeFit, fit_low_degree, lowdeg_to_fourier
 from .plan import SketchPlan
-from .tuning import Decoder, candidate_noise, component, nmse, predict_terms, r2, tune
+from .tuning import Decoder, component, default_noise, nmse, predict_terms, r2, tune
 
 __all__ = ["MAX_ROUNDS", "ROUNDOFF", "TRIPLE_WINDOW", "combine", "decode_hybrid"]
 
@@ -182,7 +182,7 @@ def decode_hybrid(plan: SketchPlan, values: dict[str, np.ndarray], Xv: np.ndarra
     if noise_sd is None and yv.size >= 2 and not dense_exact:
         fit, trail = tune(dec, Xv, yv - dv, progress, cancel)
     else:
-        sig = noise_sd if noise_sd is not None else float(candidate_noise(U, plan)[-2])
+        sig = noise_sd if noise_sd is not None else default_noise(U, plan)
         checked()
         fit, trail = dec.fit(sig), []
     sig = float(fit["noise_sd"])

@@ -37,7 +37,7 @@ from .cache import QueryCache
 from .decode import subsampled_transforms
 from .hybrid import decode_hybrid
 from .plan import QueryChunk, SketchConfig, SketchPlan, plan_for_budget, plan_sketch
-from .tuning import Decoder, candidate_noise, component, nmse, predict_terms, r2, tune
+from .tuning import Decoder, component, default_noise, nmse, predict_terms, r2, tune
 
 __all__ = ["evaluate_chunk", "model_identity", "run_chunks", "sketch_model", "task_window"]
 
@@ -305,7 +305,7 @@ def _decode_qsft(plan: SketchPlan, values: dict[str, np.ndarray], Xv: np.ndarray
     if noise_sd is None and yv.size >= 2:
         fit, trail = tune(dec, Xv, yv, progress, cancel)
     else:
-        sig = noise_sd if noise_sd is not None else float(candidate_noise(U, plan)[-2])
+        sig = noise_sd if noise_sd is not None else default_noise(U, plan)
         if cancel is not None:
             cancel.raise_if_cancelled("the sketch")
         fit, trail = dec.fit(sig), []

@@ -19,7 +19,7 @@ from ..progress import CancelToken, ProgressCallback
 from .decode import peel, refit, symmetrize, synthesize
 from .plan import SketchPlan
 
-__all__ = ["Decoder", "candidate_noise", "component", "nmse", "predict_terms", "r2", "tune"]
+__all__ = ["Decoder", "candidate_noise", "component", "default_noise", "nmse", "predict_terms", "r2", "tune"]
 
 GAMMA = 0.5
 PRUNE_SE = 4.0  # refit coefficients within this many standard errors of zero are dropped
@@ -138,6 +138,12 @@ def candidate_noise(U: np.ndarray, plan: SketchPlan) -> np.ndarray:
     c0 = 0.05 * float(np.median(np.abs(U)))
     pkg = np.sqrt(max(c0 - 1e-9, 0.0) * B / (1 + GAMMA))
     return np.unique(np.concatenate([sig, [pkg, 0.0]]))[::-1]
+
+
+def default_noise(U: np.ndarray, plan: SketchPlan) -> float:
+    """The noise level used without tuning: the second-smallest candidate (0 when every bin is exactly 0)."""
+    cand = candidate_noise(U, plan)
+    return float(cand[-2]) if cand.size >= 2 else float(cand[0])
 
 
 def tune(dec: Decoder, Xv: np.ndarray, yv: np.ndarray, progress: ProgressCallback,
