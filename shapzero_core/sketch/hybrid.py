@@ -40,16 +40,16 @@ from .lowdeg import LowDegreeFit, fit_low_degree, lowdeg_to_fourier
 from .plan import SketchPlan
 from .tuning import Decoder, component, default_noise, nmse, predict_terms, r2, tune
 
-__all__ = ["MAX_ROUNDS", "ROUNDOFF", "TRIPLE_WINDOW", "combine", "decode_hybrid"]
+__all__ = ["DENSE_TOL", "MAX_ROUNDS", "ROUNDOFF", "TRIPLE_WINDOW", "combine", "decode_hybrid"]
 
 MAX_ROUNDS = 4  # alternations of the dense and sparse parts after the first fit
 #: Triples ``i < j < k`` with ``k - i <= TRIPLE_WINDOW`` get a dense table (measured on the zoo at 250k random
 #: queries, dense part alone: demo CNN SHAP error 0.274 (pairs) -> 0.215 (window 4) -> 0.172 (7) -> 0.167 (10,
 #: twice the triples); PWM max-scan 0.631 -> 0.529 and tree 0.050 -> 0.046 at 7).
 TRIPLE_WINDOW = 7
-# backfitting stops when a pass lowers the residual sum of squares by less than this (relative): on the zoo's CNN
-# the SHAP values agree to 4 digits with 1e-10 at 0.7x the time, while an exact model's residual keeps falling
-_DENSE_TOL = 1e-4
+#: Backfitting stops when a pass lowers the residual sum of squares by less than this (relative): on the zoo's CNN
+#: the SHAP values agree to 4 digits with 1e-10 at 0.7x the time, while an exact model's residual keeps falling
+DENSE_TOL = 1e-4
 ROUNDOFF = 1e-8  # relative size below which a combined coefficient is round-off
 _IMPROVE = 1e-3  # a round must lower the validation NMSE by this relative amount to count
 _EXACT = 1e-12  # validation NMSE of a fit exact within round-off
@@ -151,7 +151,7 @@ def decode_hybrid(plan: SketchPlan, values: dict[str, np.ndarray], Xv: np.ndarra
              f"{yrand.size:,} random queries")
 
     def fit_dense(target: np.ndarray) -> LowDegreeFit:
-        return fit_low_degree(Xrand, target, q, triples=tri, tol=_DENSE_TOL)
+        return fit_low_degree(Xrand, target, q, triples=tri, tol=DENSE_TOL)
 
     def residual_transforms(dense: LowDegreeFit) -> tuple[np.ndarray, float]:
         R = np.stack([v - dense.predict(Xb) for v, Xb in zip(V, Xblocks, strict=True)])
