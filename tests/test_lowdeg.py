@@ -41,6 +41,18 @@ def _dense(locs: np.ndarray, coefs: np.ndarray, q: int, n: int) -> np.ndarray:
     return F
 
 
+def _assert_recovered(fit: LowDegreeFit, truth: LowDegreeFit, rng: np.random.Generator) -> np.ndarray:
+    """The fit's spectrum equals the truth's (relative 1e-3) and so do its values on fresh sequences (returned)."""
+    q, n = truth.q, truth.n
+    locs, coefs = lowdeg_to_fourier(fit, drop=1e-9)
+    lt, ct = lowdeg_to_fourier(truth, drop=1e-12)
+    D = _dense(locs, coefs, q, n) - _dense(lt, ct, q, n)
+    assert np.linalg.norm(D) <= 1e-3 * np.linalg.norm(ct)
+    Xe = rng.integers(0, q, size=(2_000, n), dtype=np.int8)
+    np.testing.assert_allclose(fit.predict(Xe), truth.predict(Xe), atol=1e-3)
+    return Xe
+
+
 @pytest.mark.parametrize(("q", "n"), [(3, 4), (4, 5), (3, 6), (4, 3)])
 def test_fourier_conversion_matches_brute_force(q: int, n: int) -> None:
     fit = _random_fit(q, n, seed=q * 10 + n)
@@ -91,12 +103,7 @@ def test_planted_order3_recovered_from_random_queries(q: int, n: int) -> None:
     rng = np.random.default_rng(2)
     X = rng.integers(0, q, size=(40_000, n), dtype=np.int8)
     fit = fit_low_degree(X, truth.predict(X), q, triples=3, passes=40, tol=1e-14)
-    locs, coefs = lowdeg_to_fourier(fit, drop=1e-9)
-    lt, ct = lowdeg_to_fourier(truth, drop=1e-12)
-    D = _dense(locs, coefs, q, n) - _dense(lt, ct, q, n)
-    assert np.linalg.norm(D) <= 1e-3 * np.linalg.norm(ct)
-    Xe = rng.integers(0, q, size=(2_000, n), dtype=np.int8)
-    np.testing.assert_allclose(fit.predict(Xe), truth.predict(Xe), atol=1e-3)
+    Xe = _assert_recovered(fit, truth, rng)
     # a pairwise-only fit cannot hold the triples: it leaves their energy in the residual
     lo = fit_low_degree(X, truth.predict(X), q, passes=40, tol=1e-14)
     assert np.abs(lo.predict(Xe) - truth.predict(Xe)).max() > 0.1
@@ -154,12 +161,7 @@ def test_planted_order2_recovered_from_random_queries(q: int, n: int) -> None:
     rng = np.random.default_rng(1)
     X = rng.integers(0, q, size=(20_000, n), dtype=np.int8)
     fit = fit_low_degree(X, truth.predict(X), q, passes=40, tol=1e-14)
-    locs, coefs = lowdeg_to_fourier(fit, drop=1e-9)
-    lt, ct = lowdeg_to_fourier(truth, drop=1e-12)
-    D = _dense(locs, coefs, q, n) - _dense(lt, ct, q, n)
-    assert np.linalg.norm(D) <= 1e-3 * np.linalg.norm(ct)
-    Xe = rng.integers(0, q, size=(2_000, n), dtype=np.int8)
-    np.testing.assert_allclose(fit.predict(Xe), truth.predict(Xe), atol=1e-3)
+    _assert_recovered(fit, truth, rng)
 
 
 def test_noise_pairs_shrunk_away() -> None:

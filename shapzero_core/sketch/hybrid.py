@@ -162,12 +162,14 @@ def decode_hybrid(plan: SketchPlan, values: dict[str, np.ndarray], Xv: np.ndarra
             cancel.raise_if_cancelled("the sketch")
 
     dense = fit_dense(yrand)
+    dv = dense.predict(Xv) if yv.size else np.zeros(0)
     s_without_triples = None
     if len(dense.triples):
-        s_with = nmse(dense.predict(Xv), yv, float(yv.mean()))
-        s_without_triples = nmse(dense.lower().predict(Xv), yv, float(yv.mean()))
-        if not s_with < s_without_triples * (1 - _IMPROVE):
-            dense = dense.lower()
+        lower = dense.lower()
+        dv_lower = lower.predict(Xv)
+        s_without_triples = nmse(dv_lower, yv, float(yv.mean()))
+        if not nmse(dv, yv, float(yv.mean())) < s_without_triples * (1 - _IMPROVE):
+            dense, dv = lower, dv_lower
     tri = dense.triples if len(dense.triples) else None  # later rounds refit exactly these (or none)
     dense0 = dense
     checked()
@@ -175,7 +177,6 @@ def decode_hybrid(plan: SketchPlan, values: dict[str, np.ndarray], Xv: np.ndarra
              "transforms of the residual")
     U, mu = residual_transforms(dense)
     dec = Decoder(U, mu, plan, cfg.refit)
-    dv = dense.predict(Xv) if yv.size else np.zeros(0)
     # a dense part exact within round-off leaves nothing to peel: one fit at a fixed level, not a tuning sweep
     # (on a 2M-query dense Potts model the sweep refitted round-off for 350 s)
     dense_exact = yv.size >= 2 and nmse(dv, yv, float(yv.mean())) < _EXACT
@@ -222,7 +223,8 @@ def decode_hybrid(plan: SketchPlan, values: dict[str, np.ndarray], Xv: np.ndarra
     keep_sparse = not (np.isfinite(s_best) and s_dense <= s_best)
     progress("dense", total, total, "sparse part kept" if keep_sparse else
              "the q-SFT part did not improve the validation fit: dense component alone")
-    dl, dc = lowdeg_to_fourier(dense if keep_sparse else dense0)
+    final = dense if keep_sparse else dense0
+    dl, dc = lowdeg_to_fourier(final)
     if keep_sparse:
         sparse = (fit["locations"], dec.with_mean(fit["locations"], fit["coefficients"]))
         peeled = (fit["peeled_locations"], dec.with_mean(fit["peeled_locations"], fit["peeled"]))
@@ -231,13 +233,12 @@ def decode_hybrid(plan: SketchPlan, values: dict[str, np.ndarray], Xv: np.ndarra
     else:
         sparse = None
         locs, coefs = plocs, pcoefs = combine([(dl, dc)], n)
-    comps = _components(dense if keep_sparse else dense0, sparse, Xr, yr, q)
+    comps = _components(final, sparse, Xr, yr, q)
     return {
         "locations": locs, "coefficients": coefs, "peeled_locations": plocs, "peeled": pcoefs,
         "noise_sd": sig, "trail": trail, "peel": fit["peel"], "components": comps,
         "hybrid": {"random_queries": int(yrand.size), "qsft_queries": plan.num_qsft_queries,
-                   "pairs": len((dense if keep_sparse else dense0).pairs),
-                   "triples": len((dense if keep_sparse else dense0).triples),
+                   "pairs": len(final.pairs), "triples": len(final.triples),
                    "validation_nmse_without_triples": s_without_triples, "rounds": rounds,
                    "sparse_kept": bool(keep_sparse), "validation_nmse_dense_only": s_dense,
                    "validation_nmse": s_best if keep_sparse else s_dense},

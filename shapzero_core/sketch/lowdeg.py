@@ -216,9 +216,6 @@ def fit_low_degree(
         """Keep the strongest tables of ``g`` within ``budget`` parameters (all of them when they fit)."""
         if forced or len(g.sites) * (q - 1) ** g.order <= budget:
             return
-        if budget < (q - 1) ** g.order and g.order > 2:  # no room for a single table: nothing to look at
-            g.select(np.zeros(0, np.int64))
-            return
         energy = np.array([float(np.sum(table(g, m, g.code(m)) ** 2)) for m in range(len(g.sites))])
         keep = int(max(0.0, budget) // (q - 1) ** g.order)
         keep = max(1, keep) if g.order == 2 else keep  # at least the strongest pair
@@ -255,8 +252,11 @@ def fit_low_degree(
     done = backfit(groups[:1], min(passes, _PAIR_PASSES_BEFORE_TRIPLES) if len(T3) else passes)
     if len(T3):
         left = max_params * N - n * (q - 1) - len(groups[0].sites) * (q - 1) ** 2
+        forced = not isinstance(triples, (int, np.integer))
+        if not forced and left < (q - 1) ** 3:  # no room for a single table (q = 20): not even counted
+            T3 = T3[:0]
         groups[1] = _Group(XT, T3, q, N)
-        screen(groups[1], left, forced=not isinstance(triples, (int, np.integer)))
+        screen(groups[1], left, forced=forced)
         if len(groups[1].sites):
             done += backfit(groups, passes)
         else:  # no triple kept: the pairs get the passes they would have had alone
